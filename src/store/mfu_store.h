@@ -1,0 +1,112 @@
+/*
+ * mfu_store.h - durable, content-addressed blob storage.
+ *
+ * A blob is named by the SHA-256 of its bytes (64 lower-case hex digits) and
+ * lives under the key "sha256/<h[0:2]>/<h[2:4]>/<h>".  Identical bytes are
+ * stored once.  Backends: file://DIR (POSIX files) and s3://BUCKET?...
+ * (S3-compatible object stores).  One struct mfu_store is shared by all
+ * threads of a server; every call on it is thread-safe.
+ *
+ * Writing is a stream: put_begin, any number of put_write, then exactly one
+ * of put_commit or put_abort, which also frees the put.  The store hashes the
+ * bytes as they arrive; put_commit makes the blob durable under its address
+ * (file store: fsync the temporary file, rename it into place, fsync the
+ * directory) before it returns.  put_abort (also the path for a client that
+ * disconnects) leaves nothing behind.
+ */
+#ifndef MFU_STORE_H
+#define MFU_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mfu_err.h"
+
+#define MFU_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+struct mfu_store;
+struct mfu_store_put;
+struct mfu_store_reader;
+
+/*
+ * Open the store at url: "file://DIR" (DIR relative or absolute; created
+ * with its tmp/ and sha256/ folders if missing) or "s3://BUCKET?endpoint=
+ * URL&region=R&path_style=1".  On success *out is owned by the caller and
+ * freed with mfu_store_close().
+ * Returns MFU_OK, MFU_E_INVAL (bad url), MFU_E_IO or MFU_E_UNAVAILABLE.
+ */
+int mfu_store_open(const char *url, struct mfu_store **out);
+void mfu_store_close(struct mfu_store *s);
+
+/* Check the store answers (healthz); MFU_OK or MFU_E_UNAVAILABLE. */
+int mfu_store_ping(struct mfu_store *s);
+
+/*
+ * Start writing a blob.  content_type (may be NULL) is recorded where the
+ * backend can (S3 object metadata).  *out is freed by put_commit/put_abort.
+ */
+int mfu_store_put_begin(struct mfu_store *s, const char *content_type,
+                        struct mfu_store_put **out);
+
+/* Append len bytes.  MFU_OK, MFU_E_IO, MFU_E_NOSPACE, MFU_E_UNAVAILABLE.
+ * On error the caller still calls put_abort. */
+int mfu_store_put_write(struct mfu_store_put *w, const void *buf,
+                        size_t len);
+
+/*
+ * Finish the blob: on MFU_OK it is durable under its address, sha256_hex
+ * (MFU_SHA256_HEX bytes) holds its address, *size its length, and *created
+ * is 1 if this call created it, 0 if identical bytes were already stored.
+ * On error nothing is left behind.  Frees w either way.
+ */
+int mfu_store_put_commit(struct mfu_store_put *w, char *sha256_hex,
+                         uint64_t *size, int *created);
+
+/* Forget the blob being written; removes its temporary data.  Frees w.
+ * Safe to call with NULL. */
+void mfu_store_put_abort(struct mfu_store_put *w);
+
+/* Information about a stored blob. */
+struct mfu_store_stat {
+  uint64_t size;
+  time_t mtime;
+};
+
+/* MFU_OK and *st filled, MFU_E_NOTFOUND, or an I/O error code. */
+int mfu_store_stat(struct mfu_store *s, const char *sha256_hex,
+                   struct mfu_store_stat *st);
+
+/*
+ * Open bytes [offset, offset + len) of a blob for reading; len may run past
+ * the end (it is clipped).  *out is freed with mfu_store_reader_close.
+ */
+int mfu_store_read_open(struct mfu_store *s, const char *sha256_hex,
+                        uint64_t offset, uint64_t len,
+                        struct mfu_store_reader **out);
+
+/* Read up to cap bytes into buf; *n is 0 at the end of the range. */
+int mfu_store_read(struct mfu_store_reader *r, void *buf, size_t cap,
+                   size_t *n);
+void mfu_store_reader_close(struct mfu_store_reader *r);
+
+/* Remove a blob; MFU_OK also when it was not there. */
+int mfu_store_delete(struct mfu_store *s, const char *sha256_hex);
+
+/*
+ * Call fn for every stored blob (for gc).  fn returns 0 to go on, non-zero
+ * to stop (then returned).  Blobs added during the walk may be missed.
+ */
+int mfu_store_list(struct mfu_store *s,
+                   int (*fn)(void *cls, const char *sha256_hex,
+                             const struct mfu_store_stat *st),
+                   void *cls);
+
+/*
+ * Remove temporary data (unfinished puts) older than max_age seconds, left
+ * by a crash.  *removed counts what went.
+ */
+int mfu_store_sweep_tmp(struct mfu_store *s, time_t max_age,
+                        unsigned *removed);
+
+#endif
