@@ -1,0 +1,156 @@
+/*
+ * store.c - pick a store backend by URL scheme and forward every call to it.
+ *
+ * The backends know nothing of URLs beyond what follows their scheme, and
+ * the callers know nothing of backends: this file is the only place where
+ * the two meet.  A backend that is not built in (S3 needs store_s3.c)
+ * answers MFU_E_INVAL with a message on stderr, so a misconfigured server
+ * fails at start-up, not on its first upload.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+static int has_prefix(const char *s, const char *prefix, const char **rest)
+{
+  size_t n = strlen(prefix);
+
+  if(strncmp(s, prefix, n))
+    return 0;
+  *rest = s + n;
+  return 1;
+}
+
+int mfu_store_open(const char *url, struct mfu_store **out)
+{
+  const char *rest;
+
+  *out = NULL;
+  if(!url)
+    return MFU_E_INVAL;
+  if(has_prefix(url, "file://", &rest))
+    return mfu_store_fs_open(rest, out);
+  if(has_prefix(url, "s3://", &rest)) {
+#ifdef MFU_HAVE_S3
+    return mfu_store_s3_open(rest, out);
+#else
+    fprintf(stderr, "mfu: store %s: this build has no S3 support\n", url);
+    return MFU_E_INVAL;
+#endif
+  }
+  fprintf(stderr, "mfu: store %s: expected file://DIR or s3://BUCKET\n",
+          url);
+  return MFU_E_INVAL;
+}
+
+void mfu_store_close(struct mfu_store *s)
+{
+  if(s)
+    s->ops->close(s);
+}
+
+int mfu_store_ping(struct mfu_store *s)
+{
+  return s->ops->ping(s);
+}
+
+int mfu_store_put_begin(struct mfu_store *s, const char *content_type,
+                        struct mfu_store_put **out)
+{
+  *out = NULL;
+  return s->ops->put_begin(s, content_type, out);
+}
+
+int mfu_store_put_write(struct mfu_store_put *w, const void *buf, size_t len)
+{
+  if(!len)
+    return MFU_OK;
+  return w->store->ops->put_write(w, buf, len);
+}
+
+int mfu_store_put_commit(struct mfu_store_put *w, char *sha256_hex,
+                         uint64_t *size, int *created)
+{
+  return w->store->ops->put_commit(w, sha256_hex, size, created);
+}
+
+void mfu_store_put_abort(struct mfu_store_put *w)
+{
+  if(w)
+    w->store->ops->put_abort(w);
+}
+
+/* Every address that reaches a backend is 64 lower-case hex digits, so no
+ * backend can be walked out of its directory or bucket prefix. */
+static int valid_hex(const char *h)
+{
+  size_t i;
+
+  if(!h)
+    return 0;
+  for(i = 0; i < 64; i++) {
+    if(!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+      return 0;
+  }
+  return h[64] == '\0';
+}
+
+int mfu_store_stat(struct mfu_store *s, const char *sha256_hex,
+                   struct mfu_store_stat *st)
+{
+  if(!valid_hex(sha256_hex))
+    return MFU_E_INVAL;
+  return s->ops->stat(s, sha256_hex, st);
+}
+
+int mfu_store_read_open(struct mfu_store *s, const char *sha256_hex,
+                        uint64_t offset, uint64_t len,
+                        struct mfu_store_reader **out)
+{
+  *out = NULL;
+  if(!valid_hex(sha256_hex))
+    return MFU_E_INVAL;
+  return s->ops->read_open(s, sha256_hex, offset, len, out);
+}
+
+int mfu_store_read(struct mfu_store_reader *r, void *buf, size_t cap,
+                   size_t *n)
+{
+  *n = 0;
+  if(!cap)
+    return MFU_OK;
+  return r->store->ops->read(r, buf, cap, n);
+}
+
+void mfu_store_reader_close(struct mfu_store_reader *r)
+{
+  if(r)
+    r->store->ops->reader_close(r);
+}
+
+int mfu_store_delete(struct mfu_store *s, const char *sha256_hex)
+{
+  if(!valid_hex(sha256_hex))
+    return MFU_E_INVAL;
+  return s->ops->del(s, sha256_hex);
+}
+
+int mfu_store_list(struct mfu_store *s,
+                   int (*fn)(void *cls, const char *sha256_hex,
+                             const struct mfu_store_stat *st),
+                   void *cls)
+{
+  return s->ops->list(s, fn, cls);
+}
+
+int mfu_store_sweep_tmp(struct mfu_store *s, time_t max_age,
+                        unsigned *removed)
+{
+  unsigned dummy;
+
+  if(!removed)
+    removed = &dummy;
+  *removed = 0;
+  return s->ops->sweep_tmp(s, max_age, removed);
+}

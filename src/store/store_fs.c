@@ -1,0 +1,892 @@
+/*
+ * store_fs.c - the file store: content-addressed blobs in a directory.
+ *
+ * Layout: DIR/tmp/ holds the files being written, DIR/sha256/ab/cd/<hash>
+ * the finished blobs.  A put writes a temporary file while hashing it,
+ * fsyncs it, and renames it to its address without replacing anything
+ * (RENAME_NOREPLACE), then fsyncs the directory: the rename decides which
+ * of two concurrent identical puts creates the blob, so `created` is exact
+ * and the bytes are stored once.  A temporary file is flock()ed by its put,
+ * so sweep_tmp can tell a live put (from this or another process) from one
+ * a crash left behind.
+ *
+ * Large blobs: hashing (about 1.7 GB/s with SHA-NI) and writing on the
+ * thread that receives the body would halve the upload rate, so put_write
+ * only copies into a ring of a few buffers, and worker threads hash and
+ * write them; put_write waits only when the ring is full.  A blob smaller
+ * than one buffer never starts a thread: it is hashed and written at
+ * commit.  Full buffers are written with O_DIRECT where the file system
+ * allows it: buffered writes of a large file here cost seconds of
+ * writeback at fsync, direct writes stream at device speed and leave no
+ * dirty pages behind (see store_bench.c for the figures).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "store_fs.h"
+#include "store_impl.h"
+
+#define PATH_LEN 72 /* "ab/cd/" + 64 hex digits + NUL */
+#define ALIGN 4096  /* O_DIRECT buffer, offset and length alignment */
+
+struct fs_store {
+  struct mfu_store base;
+  struct store_fs_tuning tune;
+  int dirfd;  /* DIR */
+  int tmpfd;  /* DIR/tmp */
+  int shafd;  /* DIR/sha256 */
+};
+
+struct fs_put {
+  struct mfu_store_put base;
+  struct fs_store *fs;
+  int fd;
+  int direct;           /* 1: fd has O_DIRECT; -1: it failed, never again */
+  char name[32];        /* of the temporary file in tmp/ */
+  EVP_MD_CTX *md;
+  uint64_t size;        /* bytes accepted by put_write */
+  int failed;           /* a put_write failed: commit refuses */
+
+  /* The ring.  The caller fills slot[prod % nslots]; a slot is free again
+   * once both the hasher and the writer are past it.  Everything below the
+   * mutex is shared with the workers and read or written under it. */
+  unsigned nslots;
+  unsigned char **slot;
+  size_t cur;           /* bytes in the slot being filled (caller only) */
+  int nthreads;         /* workers started: 0, 1 or 2 */
+  pthread_t thr[2];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  size_t *fill;         /* bytes in each handed-over slot */
+  uint64_t prod;        /* slots handed over */
+  uint64_t hashed;      /* slots hashed */
+  uint64_t written;     /* slots written */
+  int done;             /* no more slots will come */
+  int err;              /* first worker error, or abort */
+};
+
+struct fs_reader {
+  struct mfu_store_reader base;
+  int fd;
+  uint64_t pos, end;
+};
+
+static int err_from_errno(int e)
+{
+  if(e == ENOSPC || e == EDQUOT)
+    return MFU_E_NOSPACE;
+  if(e == ENOMEM)
+    return MFU_E_NOMEM;
+  return MFU_E_IO;
+}
+
+static void blob_path(const char *hex, char *path)
+{
+  snprintf(path, PATH_LEN, "%.2s/%.2s/%s", hex, hex + 2, hex);
+}
+
+/* --- writing ----------------------------------------------------------- */
+
+static int write_all(struct fs_put *p, const unsigned char *buf, size_t len)
+{
+  int use_direct = p->fs->tune.direct && p->direct >= 0 &&
+                   len % ALIGN == 0 && (uintptr_t)buf % ALIGN == 0;
+
+  if(!len)
+    return MFU_OK;
+  if(use_direct != (p->direct == 1)) {
+    int fl = fcntl(p->fd, F_GETFL);
+    fl = use_direct ? (fl | O_DIRECT) : (fl & ~O_DIRECT);
+    if(fcntl(p->fd, F_SETFL, fl) == 0)
+      p->direct = use_direct;
+    else if(use_direct)
+      p->direct = -1;   /* the file system refuses O_DIRECT */
+  }
+  while(len) {
+    ssize_t n = write(p->fd, buf, len);
+    if(n < 0) {
+      if(errno == EINTR)
+        continue;
+      if(errno == EINVAL && p->direct == 1) {
+        /* Accepted by fcntl, refused by write (tmpfs, some FUSE): go
+         * buffered for the rest of the file. */
+        int fl = fcntl(p->fd, F_GETFL);
+        if(fcntl(p->fd, F_SETFL, fl & ~O_DIRECT))
+          return MFU_E_IO;
+        p->direct = -1;
+        continue;
+      }
+      return err_from_errno(errno);
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return MFU_OK;
+}
+
+static int hash_slot(struct fs_put *p, const unsigned char *buf, size_t len)
+{
+  return EVP_DigestUpdate(p->md, buf, len) == 1 ? MFU_OK : MFU_E_INTERNAL;
+}
+
+static void set_err(struct fs_put *p, int rc)
+{
+  pthread_mutex_lock(&p->mu);
+  if(!p->err)
+    p->err = rc;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait for the next slot the worker has not seen; -1 when there is none
+ * and none will come (or an error stops the put). */
+static long next_slot(struct fs_put *p, uint64_t seen, size_t *len)
+{
+  long i = -1;
+
+  pthread_mutex_lock(&p->mu);
+  while(!p->err && seen == p->prod && !p->done)
+    pthread_cond_wait(&p->cv, &p->mu);
+  if(!p->err && seen < p->prod) {
+    i = (long)(seen % p->nslots);
+    *len = p->fill[i];
+  }
+  pthread_mutex_unlock(&p->mu);
+  return i;
+}
+
+static void slot_done(struct fs_put *p, uint64_t *counter)
+{
+  pthread_mutex_lock(&p->mu);
+  (*counter)++;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* One worker that hashes and writes each slot (threads = 1). */
+static void *work_both(void *arg)
+{
+  struct fs_put *p = arg;
+  uint64_t seen = 0;
+  size_t len;
+  long i;
+
+  while((i = next_slot(p, seen, &len)) >= 0) {
+    int rc = hash_slot(p, p->slot[i], len);
+    if(!rc)
+      rc = write_all(p, p->slot[i], len);
+    if(rc) {
+      set_err(p, rc);
+      break;
+    }
+    pthread_mutex_lock(&p->mu);
+    seen++;
+    p->hashed++;
+    p->written++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+/* Two workers (threads = 2): one hashes, one writes, the same slots. */
+static void *work_hash(void *arg)
+{
+  struct fs_put *p = arg;
+  size_t len;
+  long i;
+
+  while((i = next_slot(p, p->hashed, &len)) >= 0) {
+    int rc = hash_slot(p, p->slot[i], len);
+    if(rc) {
+      set_err(p, rc);
+      break;
+    }
+    slot_done(p, &p->hashed);
+  }
+  return NULL;
+}
+
+static void *work_write(void *arg)
+{
+  struct fs_put *p = arg;
+  size_t len;
+  long i;
+
+  while((i = next_slot(p, p->written, &len)) >= 0) {
+    int rc = write_all(p, p->slot[i], len);
+    if(rc) {
+      set_err(p, rc);
+      break;
+    }
+    slot_done(p, &p->written);
+  }
+  return NULL;
+}
+
+static void start_workers(struct fs_put *p)
+{
+  int want = p->fs->tune.threads;
+
+  if(want == 1) {
+    if(!pthread_create(&p->thr[0], NULL, work_both, p))
+      p->nthreads = 1;
+  }
+  else if(want == 2) {
+    if(!pthread_create(&p->thr[0], NULL, work_hash, p)) {
+      p->nthreads = 1;
+      if(!pthread_create(&p->thr[1], NULL, work_write, p))
+        p->nthreads = 2;
+      else
+        set_err(p, MFU_E_NOMEM);  /* the hasher alone cannot finish */
+    }
+  }
+}
+
+static void stop_workers(struct fs_put *p)
+{
+  int i;
+
+  for(i = 0; i < p->nthreads; i++)
+    pthread_join(p->thr[i], NULL);
+  p->nthreads = 0;
+}
+
+/* The current slot is full (or the blob ends): hand it to the workers, or
+ * hash and write it here when there are none. */
+static int hand_over(struct fs_put *p, int last)
+{
+  unsigned char *buf = p->slot[p->prod % p->nslots];
+  int rc;
+
+  if(!p->nthreads && !last && p->fs->tune.threads)
+    start_workers(p);
+  if(!p->nthreads) {
+    rc = p->err;
+    if(!rc)
+      rc = hash_slot(p, buf, p->cur);
+    if(!rc)
+      rc = write_all(p, buf, p->cur);
+    p->cur = 0;
+    return rc;
+  }
+  pthread_mutex_lock(&p->mu);
+  if(p->cur) {
+    p->fill[p->prod % p->nslots] = p->cur;
+    p->prod++;
+  }
+  p->done = last;
+  pthread_cond_broadcast(&p->cv);
+  while(!p->err && !last &&
+        p->prod - (p->hashed < p->written ? p->hashed : p->written) >=
+          p->nslots)
+    pthread_cond_wait(&p->cv, &p->mu);
+  rc = p->err;
+  pthread_mutex_unlock(&p->mu);
+  p->cur = 0;
+  return rc;
+}
+
+static void put_free(struct fs_put *p)
+{
+  unsigned i;
+
+  if(p->fd >= 0)
+    close(p->fd);
+  EVP_MD_CTX_free(p->md);
+  for(i = 0; i < p->nslots; i++)
+    free(p->slot[i]);
+  free(p->slot);
+  free(p->fill);
+  pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+static int open_tmp(struct fs_put *p)
+{
+  static const char hexd[] = "0123456789abcdef";
+  unsigned char rnd[8];
+  int tries, i;
+
+  for(tries = 0; tries < 8; tries++) {
+    if(getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+      return MFU_E_IO;
+    memcpy(p->name, "put-", 4);
+    for(i = 0; i < 8; i++) {
+      p->name[4 + 2 * i] = hexd[rnd[i] >> 4];
+      p->name[5 + 2 * i] = hexd[rnd[i] & 15];
+    }
+    p->name[20] = '\0';
+    p->fd = openat(p->fs->tmpfd, p->name,
+                   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if(p->fd >= 0)
+      break;
+    if(errno != EEXIST)
+      return err_from_errno(errno);
+  }
+  if(p->fd < 0)
+    return MFU_E_IO;
+  /* Tells sweep_tmp this file is alive; released when fd closes. */
+  if(flock(p->fd, LOCK_EX | LOCK_NB))
+    return MFU_E_IO;
+  return MFU_OK;
+}
+
+static int fs_put_begin(struct mfu_store *s, const char *content_type,
+                        struct mfu_store_put **out)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  struct fs_put *p;
+  int rc;
+
+  (void)content_type;   /* a file has nowhere to keep it */
+  p = calloc(1, sizeof(*p));
+  if(!p)
+    return MFU_E_NOMEM;
+  p->base.store = s;
+  p->fs = fs;
+  p->fd = -1;
+  p->nslots = fs->tune.slots;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->slot = calloc(p->nslots, sizeof(*p->slot));
+  p->fill = calloc(p->nslots, sizeof(*p->fill));
+  p->md = EVP_MD_CTX_new();
+  if(!p->slot || !p->fill || !p->md) {
+    put_free(p);
+    return MFU_E_NOMEM;
+  }
+  if(EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
+    put_free(p);
+    return MFU_E_INTERNAL;
+  }
+  rc = open_tmp(p);
+  if(rc) {
+    if(p->fd >= 0)
+      unlinkat(fs->tmpfd, p->name, 0);
+    put_free(p);
+    return rc;
+  }
+  *out = &p->base;
+  return MFU_OK;
+}
+
+static int fs_put_write(struct mfu_store_put *w, const void *buf, size_t len)
+{
+  struct fs_put *p = (struct fs_put *)w;
+  const unsigned char *src = buf;
+  size_t room = p->fs->tune.slot_size;
+
+  if(p->failed)
+    return p->failed;
+  while(len) {
+    unsigned i = (unsigned)(p->prod % p->nslots);
+    size_t n;
+
+    /* Slots are allocated when first reached, so a small blob holds one
+     * buffer and a large one at most nslots. */
+    if(!p->slot[i]) {
+      p->slot[i] = aligned_alloc(ALIGN, room);
+      if(!p->slot[i]) {
+        p->failed = MFU_E_NOMEM;
+        return p->failed;
+      }
+    }
+    n = room - p->cur;
+    if(n > len)
+      n = len;
+    memcpy(p->slot[i] + p->cur, src, n);
+    p->cur += n;
+    p->size += n;
+    src += n;
+    len -= n;
+    if(p->cur == room) {
+      int rc = hand_over(p, 0);
+      if(rc) {
+        p->failed = rc;
+        return rc;
+      }
+    }
+  }
+  return MFU_OK;
+}
+
+static void fs_put_abort(struct mfu_store_put *w)
+{
+  struct fs_put *p = (struct fs_put *)w;
+
+  if(p->nthreads) {
+    set_err(p, MFU_E_INTERNAL);
+    stop_workers(p);
+  }
+  unlinkat(p->fs->tmpfd, p->name, 0);
+  put_free(p);
+}
+
+/* mkdir name under parent, and fsync parent if it was created, so that the
+ * blob's path survives a crash with the blob. */
+static int mkdir_durable(int parent, const char *name)
+{
+  if(mkdirat(parent, name, 0755) == 0)
+    return fsync(parent) ? err_from_errno(errno) : MFU_OK;
+  return errno == EEXIST ? MFU_OK : err_from_errno(errno);
+}
+
+/* Open (creating) sha256/ab/cd for the blob hex. */
+static int open_leaf(struct fs_store *fs, const char *hex, int *leaf)
+{
+  char part[3] = {hex[0], hex[1], '\0'};
+  int ab, rc;
+
+  rc = mkdir_durable(fs->shafd, part);
+  if(rc)
+    return rc;
+  ab = openat(fs->shafd, part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(ab < 0)
+    return err_from_errno(errno);
+  part[0] = hex[2];
+  part[1] = hex[3];
+  rc = mkdir_durable(ab, part);
+  if(!rc) {
+    *leaf = openat(ab, part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if(*leaf < 0)
+      rc = err_from_errno(errno);
+  }
+  close(ab);
+  return rc;
+}
+
+/* Move the temporary file to its address unless it is taken; *created
+ * says which. */
+static int place(struct fs_put *p, int leaf, const char *hex, int *created)
+{
+  int tmpfd = p->fs->tmpfd;
+
+  if(renameat2(tmpfd, p->name, leaf, hex, RENAME_NOREPLACE) == 0) {
+    *created = 1;
+    return MFU_OK;
+  }
+  if(errno == EEXIST) {
+    unlinkat(tmpfd, p->name, 0);
+    *created = 0;
+    return MFU_OK;
+  }
+  if(errno != EINVAL && errno != ENOSYS)
+    return err_from_errno(errno);
+  /* No RENAME_NOREPLACE here: link() never replaces either. */
+  if(linkat(tmpfd, p->name, leaf, hex, 0) == 0) {
+    unlinkat(tmpfd, p->name, 0);
+    *created = 1;
+    return MFU_OK;
+  }
+  if(errno == EEXIST) {
+    unlinkat(tmpfd, p->name, 0);
+    *created = 0;
+    return MFU_OK;
+  }
+  return err_from_errno(errno);
+}
+
+static int finish(struct fs_put *p, char *hex, int *created)
+{
+  static const char hexd[] = "0123456789abcdef";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned mdlen = 0, i;
+  int rc, leaf = -1;
+
+  rc = hand_over(p, 1);
+  if(p->nthreads)
+    stop_workers(p);
+  if(!rc)
+    rc = p->err;
+  if(rc)
+    return rc;
+  if(EVP_DigestFinal_ex(p->md, md, &mdlen) != 1 || mdlen != 32)
+    return MFU_E_INTERNAL;
+  for(i = 0; i < 32; i++) {
+    hex[2 * i] = hexd[md[i] >> 4];
+    hex[2 * i + 1] = hexd[md[i] & 15];
+  }
+  hex[64] = '\0';
+  if(fdatasync(p->fd))
+    return err_from_errno(errno);
+  rc = open_leaf(p->fs, hex, &leaf);
+  if(!rc)
+    rc = place(p, leaf, hex, created);
+  /* Also when the blob was there: a concurrent put may have renamed it
+   * and not yet made the name durable, and our caller is about to point
+   * a catalog row at it. */
+  if(!rc && fsync(leaf))
+    rc = err_from_errno(errno);
+  if(leaf >= 0)
+    close(leaf);
+  return rc;
+}
+
+static int fs_put_commit(struct mfu_store_put *w, char *sha256_hex,
+                         uint64_t *size, int *created)
+{
+  struct fs_put *p = (struct fs_put *)w;
+  char hex[MFU_SHA256_HEX];
+  int rc = p->failed, made = 0;
+
+  if(!rc)
+    rc = finish(p, hex, &made);
+  if(rc) {
+    fs_put_abort(w);
+    return rc;
+  }
+  memcpy(sha256_hex, hex, MFU_SHA256_HEX);
+  if(size)
+    *size = p->size;
+  if(created)
+    *created = made;
+  put_free(p);
+  return MFU_OK;
+}
+
+/* --- reading and managing ---------------------------------------------- */
+
+static int fs_stat(struct mfu_store *s, const char *hex,
+                   struct mfu_store_stat *st)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  char path[PATH_LEN];
+  struct stat sb;
+
+  blob_path(hex, path);
+  if(fstatat(fs->shafd, path, &sb, 0))
+    return errno == ENOENT ? MFU_E_NOTFOUND : err_from_errno(errno);
+  st->size = (uint64_t)sb.st_size;
+  st->mtime = sb.st_mtime;
+  return MFU_OK;
+}
+
+static int fs_read_open(struct mfu_store *s, const char *hex,
+                        uint64_t offset, uint64_t len,
+                        struct mfu_store_reader **out)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  char path[PATH_LEN];
+  struct fs_reader *r;
+  struct stat sb;
+  uint64_t size;
+
+  r = calloc(1, sizeof(*r));
+  if(!r)
+    return MFU_E_NOMEM;
+  r->base.store = s;
+  blob_path(hex, path);
+  r->fd = openat(fs->shafd, path, O_RDONLY | O_CLOEXEC);
+  if(r->fd < 0 || fstat(r->fd, &sb)) {
+    int rc = errno == ENOENT ? MFU_E_NOTFOUND : err_from_errno(errno);
+    if(r->fd >= 0)
+      close(r->fd);
+    free(r);
+    return rc;
+  }
+  size = (uint64_t)sb.st_size;
+  r->pos = offset < size ? offset : size;
+  r->end = len < size - r->pos ? r->pos + len : size;
+  posix_fadvise(r->fd, (off_t)r->pos, (off_t)(r->end - r->pos),
+                POSIX_FADV_SEQUENTIAL);
+  *out = &r->base;
+  return MFU_OK;
+}
+
+static int fs_read(struct mfu_store_reader *rd, void *buf, size_t cap,
+                   size_t *n)
+{
+  struct fs_reader *r = (struct fs_reader *)rd;
+  ssize_t got;
+
+  if(cap > r->end - r->pos)
+    cap = (size_t)(r->end - r->pos);
+  if(!cap)
+    return MFU_OK;
+  do
+    got = pread(r->fd, buf, cap, (off_t)r->pos);
+  while(got < 0 && errno == EINTR);
+  if(got < 0)
+    return err_from_errno(errno);
+  if(got == 0)
+    return MFU_E_CORRUPT;   /* shorter than when it was opened */
+  r->pos += (uint64_t)got;
+  *n = (size_t)got;
+  return MFU_OK;
+}
+
+static void fs_reader_close(struct mfu_store_reader *rd)
+{
+  struct fs_reader *r = (struct fs_reader *)rd;
+
+  close(r->fd);
+  free(r);
+}
+
+static int fs_del(struct mfu_store *s, const char *hex)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  char path[PATH_LEN];
+
+  /* The fan-out directories stay: removing one could race a put that has
+   * just created it and is about to rename into it. */
+  blob_path(hex, path);
+  if(unlinkat(fs->shafd, path, 0) && errno != ENOENT)
+    return err_from_errno(errno);
+  return MFU_OK;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+  size_t i;
+
+  for(i = 0; i < n; i++) {
+    if(!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  }
+  return s[n] == '\0';
+}
+
+static DIR *open_dir_at(int parent, const char *name)
+{
+  int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+
+  if(fd < 0)
+    return NULL;
+  d = fdopendir(fd);
+  if(!d)
+    close(fd);
+  return d;
+}
+
+struct list_ctx {
+  int (*fn)(void *cls, const char *hex, const struct mfu_store_stat *st);
+  void *cls;
+};
+
+/* List the blobs in one sha256/ab/cd directory. */
+static int list_leaf(DIR *d, const char *ab, const char *cd,
+                     struct list_ctx *lc)
+{
+  struct dirent *e;
+  int rc = 0;
+
+  while(!rc && (e = readdir(d))) {
+    struct mfu_store_stat st;
+    struct stat sb;
+
+    if(!is_hex(e->d_name, 64) || memcmp(e->d_name, ab, 2) ||
+       memcmp(e->d_name + 2, cd, 2))
+      continue;
+    if(fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) ||
+       !S_ISREG(sb.st_mode))
+      continue;   /* deleted meanwhile, or not ours */
+    st.size = (uint64_t)sb.st_size;
+    st.mtime = sb.st_mtime;
+    rc = lc->fn(lc->cls, e->d_name, &st);
+  }
+  return rc;
+}
+
+static int fs_list(struct mfu_store *s,
+                   int (*fn)(void *cls, const char *hex,
+                             const struct mfu_store_stat *st),
+                   void *cls)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  struct list_ctx lc = {fn, cls};
+  struct dirent *e1, *e2;
+  DIR *top, *mid, *leaf;
+  int rc = 0;
+
+  top = open_dir_at(fs->shafd, ".");
+  if(!top)
+    return err_from_errno(errno);
+  while(!rc && (e1 = readdir(top))) {
+    if(!is_hex(e1->d_name, 2) || !(mid = open_dir_at(dirfd(top), e1->d_name)))
+      continue;
+    while(!rc && (e2 = readdir(mid))) {
+      if(!is_hex(e2->d_name, 2) ||
+         !(leaf = open_dir_at(dirfd(mid), e2->d_name)))
+        continue;
+      rc = list_leaf(leaf, e1->d_name, e2->d_name, &lc);
+      closedir(leaf);
+    }
+    closedir(mid);
+  }
+  closedir(top);
+  return rc;
+}
+
+static int fs_sweep_tmp(struct mfu_store *s, time_t max_age,
+                        unsigned *removed)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  time_t now = time(NULL);
+  struct dirent *e;
+  DIR *d;
+
+  d = open_dir_at(fs->tmpfd, ".");
+  if(!d)
+    return err_from_errno(errno);
+  while((e = readdir(d))) {
+    struct stat sb;
+    int fd;
+
+    if(e->d_name[0] == '.')
+      continue;
+    fd = openat(fs->tmpfd, e->d_name,
+                O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if(fd < 0)
+      continue;
+    /* A live put holds the lock whatever its age (a slow client). */
+    if(!fstat(fd, &sb) && S_ISREG(sb.st_mode) &&
+       now - sb.st_mtime >= max_age && !flock(fd, LOCK_EX | LOCK_NB) &&
+       !unlinkat(fs->tmpfd, e->d_name, 0))
+      (*removed)++;
+    close(fd);
+  }
+  closedir(d);
+  return MFU_OK;
+}
+
+static int fs_ping(struct mfu_store *s)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  struct stat a, b;
+
+  /* A directory removed under us keeps its fd but loses its links. */
+  if(fstat(fs->tmpfd, &a) || fstat(fs->shafd, &b) || !a.st_nlink ||
+     !b.st_nlink)
+    return MFU_E_UNAVAILABLE;
+  return MFU_OK;
+}
+
+static void fs_close(struct mfu_store *s)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+
+  if(fs->shafd >= 0)
+    close(fs->shafd);
+  if(fs->tmpfd >= 0)
+    close(fs->tmpfd);
+  if(fs->dirfd >= 0)
+    close(fs->dirfd);
+  free(fs);
+}
+
+static const struct store_ops fs_ops = {
+  .close = fs_close,
+  .ping = fs_ping,
+  .put_begin = fs_put_begin,
+  .put_write = fs_put_write,
+  .put_commit = fs_put_commit,
+  .put_abort = fs_put_abort,
+  .stat = fs_stat,
+  .read_open = fs_read_open,
+  .read = fs_read,
+  .reader_close = fs_reader_close,
+  .del = fs_del,
+  .list = fs_list,
+  .sweep_tmp = fs_sweep_tmp,
+};
+
+/* --- opening ----------------------------------------------------------- */
+
+/* mkdir -p dir; each directory created is made durable in its parent. */
+static int mkdir_p(const char *dir)
+{
+  char *path = strdup(dir);
+  char *p;
+  int rc = MFU_OK;
+
+  if(!path)
+    return MFU_E_NOMEM;
+  for(p = path + 1; ; p++) {
+    if(*p == '/' || *p == '\0') {
+      char save = *p;
+      *p = '\0';
+      if(mkdir(path, 0755) && errno != EEXIST) {
+        rc = err_from_errno(errno);
+        break;
+      }
+      *p = save;
+      if(!save)
+        break;
+    }
+  }
+  free(path);
+  return rc;
+}
+
+void store_fs_tuning_default(struct store_fs_tuning *t)
+{
+  t->slots = 4;
+  t->slot_size = 1024 * 1024;
+  t->threads = 1;
+  t->direct = 1;
+}
+
+int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
+                        struct mfu_store **out)
+{
+  struct fs_store *fs;
+  int rc;
+
+  if(!dir || !*dir || t->slots < 2 || t->slots > 64 || !t->slot_size ||
+     t->slot_size % ALIGN || t->threads < 0 || t->threads > 2)
+    return MFU_E_INVAL;
+  rc = mkdir_p(dir);
+  if(rc)
+    return rc;
+  fs = calloc(1, sizeof(*fs));
+  if(!fs)
+    return MFU_E_NOMEM;
+  fs->base.ops = &fs_ops;
+  fs->tune = *t;
+  fs->tmpfd = fs->shafd = -1;
+  fs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(fs->dirfd < 0) {
+    rc = err_from_errno(errno);
+    goto fail;
+  }
+  rc = mkdir_durable(fs->dirfd, "tmp");
+  if(!rc)
+    rc = mkdir_durable(fs->dirfd, "sha256");
+  if(rc)
+    goto fail;
+  fs->tmpfd = openat(fs->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  fs->shafd = openat(fs->dirfd, "sha256",
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(fs->tmpfd < 0 || fs->shafd < 0) {
+    rc = err_from_errno(errno);
+    goto fail;
+  }
+  *out = &fs->base;
+  return MFU_OK;
+fail:
+  fs_close(&fs->base);
+  return rc;
+}
+
+int mfu_store_fs_open(const char *rest, struct mfu_store **out)
+{
+  struct store_fs_tuning t;
+
+  store_fs_tuning_default(&t);
+  return store_fs_open_tuned(rest, &t, out);
+}
