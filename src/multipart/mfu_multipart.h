@@ -3,11 +3,12 @@
  * section 5.1, RFC 2231/5987 filename*).
  *
  * Bytes in, callbacks out.  The caller owns every byte of memory: the parser
- * struct (zero it or call mfu_multipart_init) and the part-header buffer.
- * Nothing is allocated, file data is never copied: data callbacks get spans
- * into the caller's buffer, except for at most boundary-length bytes held
- * back across a feed boundary (they may be the start of a delimiter), which
- * are delivered from the parser's own small buffer.
+ * struct (call mfu_multipart_init) and the part-header buffer.  Nothing is
+ * allocated, file data is never copied: data callbacks get spans into the
+ * caller's buffer, except for at most MFU_MULTIPART_DELIM_MAX - 1 bytes
+ * held back across a feed boundary (they may be the start of a delimiter),
+ * which are delivered from the parser struct.  Memory does not grow with
+ * the body: the struct is fixed and the header buffer is the caller's.
  *
  * Usage:
  *   char boundary[MFU_MULTIPART_BOUNDARY_MAX + 1]; size_t blen;
@@ -20,28 +21,47 @@
  *
  * Errors are sticky (llhttp): after the first error every call returns the
  * same code; mfu_multipart_errpos() gives the byte offset in the body and
- * mfu_multipart_errmsg() a sentence.  A callback that returns non-zero stops
- * the parser with that code, which execute() returns.
+ * mfu_multipart_errmsg() a sentence.  The offset is that of the offending
+ * byte for syntax and limit errors, of the start of the header line for a
+ * bad header, of the start of the part's headers for MFU_E_MP_PARTS, of the
+ * byte after the blank line for a part without Content-Disposition, and the
+ * body length for MFU_E_MP_TRUNCATED.  A callback that returns non-zero
+ * stops the parser with that code, which execute() returns.
  *
  * What is accepted (the rest is MFU_E_MP_SYNTAX and friends):
  *   - CRLF line endings as RFC 2046 requires.  Bare LF is rejected: no
  *     browser, curl or Python requests produces it, and lenient line endings
- *     are where multipart parsers disagree (smuggling).
+ *     are where multipart parsers disagree (smuggling).  A bare CR in part
+ *     data is data.
  *   - A preamble before the first delimiter and an epilogue after the close
- *     delimiter are skipped.  Transport padding (spaces/tabs) after a
- *     delimiter is allowed.
- *   - Every part must have Content-Disposition: form-data with a name
- *     parameter (RFC 7578 section 4.2); the name may be empty.  A missing
- *     header, another disposition type or no name is
- *     MFU_E_MP_DISPOSITION.
+ *     delimiter's CRLF are skipped; the first delimiter may open the body
+ *     without a CRLF.  Transport padding (spaces/tabs) after a delimiter is
+ *     allowed.  After a delimiter only "--", padding and CRLF may follow:
+ *     "\r\n--boundaryX" is an error, not data, since RFC 2046 section
+ *     5.1.1 forbids the boundary inside a part.
+ *   - Every part must have exactly one Content-Disposition: form-data with
+ *     a name parameter (RFC 7578 section 4.2); the name may be empty.  A
+ *     missing header, another disposition type or no name is
+ *     MFU_E_MP_DISPOSITION.  At most one Content-Type (else MFU_E_MP_SYNTAX);
+ *     its value is delivered as sent, without parameters parsed.
  *   - Parameter names are case-insensitive; values are tokens or quoted
- *     strings (backslash escapes honoured).  A duplicate parameter is
+ *     strings (backslash escapes honoured, raw UTF-8 kept as is); no
+ *     whitespace around '='; a trailing ';' is allowed; unknown parameters
+ *     are ignored.  A duplicate name, filename or filename* is
  *     MFU_E_MP_DISPOSITION (which one wins is how smuggling starts).
- *   - filename*=UTF-8''percent-encoded (RFC 5987) wins over filename=;
- *     other charsets than UTF-8 are MFU_E_MP_ENCODING.
+ *   - filename="..." is delivered as sent after unquoting: Chromium's %22
+ *     and %0D%0A are NOT decoded (RFC 7578 section 4.2 leaves that open and
+ *     decoding would change a filename really containing "%22").
+ *   - filename*=UTF-8'lang'percent-encoded (RFC 5987/8187) wins over
+ *     filename=; another charset, a quoted value, bad percent-encoding,
+ *     invalid UTF-8 or %00 is MFU_E_MP_ENCODING; so is a malformed quoted
+ *     string.
  *   - Obsolete header line folding (continuation lines) is rejected as
- *     RFC 7230 section 3.2.4 deprecates it and no client sends it.
- *   - Headers other than Content-Disposition and Content-Type are skipped.
+ *     RFC 7230 section 3.2.4 deprecates it and no client sends it; so are
+ *     control characters (but HTAB) in header lines and whitespace before
+ *     the colon.
+ *   - Headers other than Content-Disposition and Content-Type are checked
+ *     for syntax and skipped (their bytes are not kept).
  *   - Nested multipart/mixed parts are data like any other part.
  */
 #ifndef MFU_MULTIPART_H
@@ -102,18 +122,24 @@ struct mfu_multipart {
   size_t _line_start;       /* offset of the current header line in _hdr */
   size_t _nheaders;
   size_t _nparts;
-  uint64_t _pos;            /* bytes consumed so far */
+  uint64_t _pos;            /* bytes consumed before the current feed */
   uint64_t _errpos;
+  uint64_t _line_pos;       /* body offset of the current header line */
+  uint64_t _disp_pos;       /* body offset of Content-Disposition */
   struct mfu_multipart_limits _lim;
   int _state;
   int _err;
   const char *_errmsg;
+  unsigned _have;           /* which part headers/parameters were seen */
   size_t _match;            /* bytes of the delimiter matched so far */
-  size_t _held;             /* bytes in _hold not yet delivered */
   size_t _delim_len;        /* 4 + boundary length */
-  char _delim[MFU_MULTIPART_DELIM_MAX]; /* "\r\n--" boundary */
-  char _hold[MFU_MULTIPART_DELIM_MAX];
-  unsigned char _skip[256]; /* Horspool shift table for _delim */
+  /* The current part's decoded values: offsets and lengths in _hdr. */
+  size_t _name_off, _name_len;
+  size_t _fname_off, _fname_len;
+  size_t _ctype_off, _ctype_len;
+  /* "\r\n--" boundary.  A partial match held back across feeds is a
+   * prefix of it, so the held bytes are delivered from here. */
+  char _delim[MFU_MULTIPART_DELIM_MAX];
 };
 
 /*
@@ -133,8 +159,10 @@ int mfu_multipart_boundary(const char *content_type, size_t len, char *out,
  * Prepare p for one body.  boundary is copied; limits may be NULL for the
  * defaults; cbs and cls must outlive the parser.  hdr is the caller's
  * buffer for one part's headers (its size bounds all header bytes of a
- * part; MFU_E_MP_HEADER_LINE when it is exceeded); at least 256 bytes.
- * Returns MFU_OK or MFU_E_MP_BOUNDARY.
+ * part that are kept, i.e. Content-Disposition, Content-Type and the line
+ * being read; MFU_E_MP_HEADER_LINE when it is exceeded); at least 256
+ * bytes.  Returns MFU_OK, MFU_E_MP_BOUNDARY (boundary not 1-70 RFC 2046
+ * bchars, or ending in a space) or MFU_E_INVAL (hdr NULL or too small).
  */
 int mfu_multipart_init(struct mfu_multipart *p, const char *boundary,
                        size_t boundary_len,
