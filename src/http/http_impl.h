@@ -1,0 +1,131 @@
+/*
+ * http_impl.h - what the files of mfud share (not an interface: only
+ * src/http includes it).
+ */
+#ifndef MFU_HTTP_IMPL_H
+#define MFU_HTTP_IMPL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "mfu_catalog.h"
+#include "mfu_http.h"
+#include "mfu_store.h"
+#include "mfu_util.h"
+
+/* Blobs that uploads in flight have stored but not yet recorded in the
+ * catalog.  A blob may be deleted only when it is neither referenced by a
+ * row nor pending here; both checks and the delete happen under mu. */
+struct pending {
+  pthread_mutex_t mu;
+  struct pending_entry *head;
+};
+
+struct metrics {
+  atomic_uint_fast64_t requests[6];   /* by status class: 1xx..5xx, other */
+  atomic_uint_fast64_t bytes_in;
+  atomic_uint_fast64_t uploads_ok;
+  atomic_uint_fast64_t uploads_failed;
+  atomic_uint_fast64_t files_stored;
+  atomic_uint_fast64_t bytes_stored;
+  atomic_int_fast64_t in_flight;
+  atomic_uint_fast64_t store_errors;
+  atomic_uint_fast64_t catalog_errors;
+};
+
+struct mfu_server {
+  const struct mfu_config *cfg;
+  struct mfu_store *store;
+  struct mfu_catalog *catalog;
+  struct MHD_Daemon *daemon;
+  struct mfu_oid_gen oid;
+  struct pending pending;
+  struct metrics metrics;
+  char file_base[512];      /* URL prefix of file links in records */
+  int file_base_is_store;   /* 1: base + store key; 0: base + sha + ext */
+};
+
+enum route {
+  R_NONE = 0,
+  R_UPLOAD,       /* POST /item_explain, POST /v1/items */
+  R_ITEM,         /* GET/DELETE /v1/items/{id}, GET /item_explain/{id} */
+  R_LIST,         /* GET /v1/items */
+  R_FILE,         /* GET/HEAD /files/{sha256}{.ext} */
+  R_HEALTH,
+  R_METRICS,
+};
+
+struct upload;
+
+/* One request; lives from the first call of the access handler to the
+ * completion callback. */
+struct request {
+  struct mfu_server *srv;
+  enum route route;
+  const char *method;
+  char path[256];           /* for the access log; truncated */
+  char arg[80];             /* the {id} or {sha256}{.ext} of the route */
+  unsigned status;
+  uint64_t body_bytes;
+  struct timespec t0;
+  struct upload *up;        /* R_UPLOAD only */
+};
+
+/* Problem details to answer with (RFC 9457); field/index/limit optional. */
+struct problem {
+  int rc;
+  char detail[512];
+  const char *field;        /* static storage */
+  long index;               /* -1 = none */
+  int64_t limit;            /* -1 = none */
+};
+
+void problem_set(struct problem *p, int rc, const char *field, long index,
+                 int64_t limit, const char *fmt, ...)
+  __attribute__((format(printf, 6, 7)));
+
+/* Queue responses; they set req->status.  Return MHD_YES/MHD_NO. */
+enum MHD_Result respond_problem(struct request *req,
+                                struct MHD_Connection *conn,
+                                const struct problem *p);
+enum MHD_Result respond_error(struct request *req,
+                              struct MHD_Connection *conn, int rc,
+                              const char *fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+/* Takes ownership of body. */
+enum MHD_Result respond_json(struct request *req, struct MHD_Connection *conn,
+                             unsigned status, json_t *body);
+
+/* Record JSON of an item, with file URLs; NULL on allocation failure. */
+json_t *item_json(struct mfu_server *srv, const struct mfu_item *item);
+
+/* upload.c */
+int upload_begin(struct request *req, struct MHD_Connection *conn,
+                 struct problem *p);
+enum MHD_Result upload_feed(struct request *req, struct MHD_Connection *conn,
+                            const char *data, size_t *size);
+enum MHD_Result upload_finish(struct request *req,
+                              struct MHD_Connection *conn);
+void upload_free(struct upload *up);
+
+/* items.c */
+enum MHD_Result items_get(struct request *req, struct MHD_Connection *conn);
+enum MHD_Result items_list(struct request *req, struct MHD_Connection *conn);
+enum MHD_Result items_delete(struct request *req,
+                             struct MHD_Connection *conn);
+
+/* files.c */
+enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
+                          int head);
+
+/* pending.c */
+int pending_init(struct pending *p);
+void pending_destroy(struct pending *p);
+int pending_add(struct pending *p, const char *sha256);
+void pending_release(struct pending *p, const char *sha256);
+/* Delete the blob if no row references it and no upload holds it. */
+int blob_delete_if_unused(struct mfu_server *srv, const char *sha256);
+
+#endif

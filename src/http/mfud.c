@@ -1,0 +1,79 @@
+/*
+ * mfud.c - main(): the only place with process-wide state (signals,
+ * library initialisation), the subcommands and the exit codes.
+ *
+ * Exit codes: 0 success, 1 the server or gc failed (message on stderr),
+ * 2 usage error.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mfu_http.h"
+
+#ifndef MFU_VERSION
+#define MFU_VERSION "0.0.0"
+#endif
+
+static int serve(const struct mfu_config *cfg)
+{
+  struct mfu_server *srv;
+  sigset_t set;
+  int sig = 0;
+
+  /* Block the stop signals in every thread; this one waits for them. */
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  if(mfu_server_start(cfg, &srv))
+    return 1;
+  fprintf(stderr, "mfud %s: serving on http://%s (store %s, catalog %s, "
+                  "auth %s)\n", MFU_VERSION, cfg->listen, cfg->store,
+          cfg->catalog, cfg->auth == MFU_AUTH_TOKEN ? "token" : "none");
+  sigwait(&set, &sig);
+  fprintf(stderr, "mfud: %s, stopping\n", sig == SIGINT ? "SIGINT"
+                                                         : "SIGTERM");
+  mfu_server_stop(srv);
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  struct mfu_config cfg;
+  const char *cmd = "serve";
+  int first = 1, rc;
+
+  if(argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+                  !strcmp(argv[1], "help"))) {
+    mfu_config_usage(stdout);
+    return 0;
+  }
+  if(argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+    printf("mfud %s\n", MFU_VERSION);
+    return 0;
+  }
+  if(argc > 1 && argv[1][0] != '-') {
+    cmd = argv[1];
+    first = 2;
+  }
+  if(strcmp(cmd, "serve") && strcmp(cmd, "gc")) {
+    fprintf(stderr, "mfud: unknown command '%s' (see mfud --help)\n", cmd);
+    return 2;
+  }
+  if(mfu_config_parse(&cfg, argc - first, argv + first, stderr))
+    return 2;
+  if(curl_global_init(CURL_GLOBAL_DEFAULT)) {
+    fprintf(stderr, "mfud: cannot initialise libcurl\n");
+    return 1;
+  }
+  if(!strcmp(cmd, "gc"))
+    rc = mfu_gc(&cfg, stdout) ? 1 : 0;
+  else
+    rc = serve(&cfg);
+  curl_global_cleanup();
+  return rc;
+}
