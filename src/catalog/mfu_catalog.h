@@ -110,6 +110,11 @@ int mfu_catalog_item_delete(struct mfu_catalog *c, const char *id,
                             char ***orphans, size_t *norphans);
 void mfu_catalog_strings_free(char **v, size_t n);
 
+/* The content type recorded for a blob (any of the rows that point at
+ * it) into out (cap bytes); MFU_E_NOTFOUND when no row does. */
+int mfu_catalog_blob_type(struct mfu_catalog *c, const char *sha256_hex,
+                          char *out, size_t cap);
+
 /* *refs = number of file rows that point at the blob. */
 int mfu_catalog_blob_refs(struct mfu_catalog *c, const char *sha256_hex,
                           uint64_t *refs);
