@@ -328,6 +328,7 @@ async function handle(req, res) {
   const bad = await verify(req, rawPath, rawQuery, body);
   if (bad) {
     stats.rejected++;
+    console.error(`rejected ${req.method} ${req.url}: ${bad[1]} ${bad[2]}`);
     return sendError(res, bad[0], bad[1], bad[2]);
   }
   const fault = takeFault(req, rawQuery);
