@@ -182,3 +182,53 @@ def problem(resp, status, code=None):
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y"] + list(args),
+                   check=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """Real small media made with ffmpeg: png, jpeg, mp3 (3 s), mp4 (2 s)."""
+    d = tmp_path_factory.mktemp("media")
+    out = {
+        "png": d / "picture001.png",
+        "jpeg": d / "清平乐·村居.jpeg",
+        "mp3": d / "清平乐·村居.mp3",
+        "mp4": d / "清平乐·村居.mp4",
+    }
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1", str(out["png"]))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=80x60", "-frames:v", "1", str(out["jpeg"]))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-b:a", "64k",
+           str(out["mp3"]))
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2",
+           "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
+           "-movflags", "+faststart", str(out["mp4"]))
+    return out
+
+
+def sha256_file(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def assert_nothing_stored(m):
+    """No blob, no temporary file, no item: what a rejected request leaves."""
+    assert m.blobs() == [], m.blobs()
+    assert m.tmp_files() == [], m.tmp_files()
+    if os.path.exists(m.db_path):
+        import sqlite3
+        with sqlite3.connect(m.db_path) as db:
+            assert db.execute("select count(*) from items").fetchone()[0] == 0
+            assert db.execute("select count(*) from files").fetchone()[0] == 0
+
+
+def assert_serving(m):
+    r = requests.get(m.url + "/healthz", timeout=10)
+    assert r.status_code == 200, r.text

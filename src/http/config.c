@@ -55,6 +55,14 @@ static const struct option_def options[] = {
    "SECONDS", "how long a repeated Idempotency-Key returns the first item"},
   {"gc-grace", "MFU_GC_GRACE", K_NUM, OFF(gc_grace), "3600", "SECONDS",
    "gc leaves unreferenced blobs younger than this"},
+  {"probe-timeout", "MFU_PROBE_TIMEOUT", K_NUM, OFF(probe_timeout), "5000",
+   "MS", "longest media probe of one file; slower files keep null fields"},
+  {"allow-images", "MFU_ALLOW_IMAGES", K_STR, OFF(allow_images), NULL,
+   "TYPES", "sniffed types images takes (image/png,image/*,...)"},
+  {"allow-audios", "MFU_ALLOW_AUDIOS", K_STR, OFF(allow_audios), NULL,
+   "TYPES", "sniffed types audios takes"},
+  {"allow-videos", "MFU_ALLOW_VIDEOS", K_STR, OFF(allow_videos), NULL,
+   "TYPES", "sniffed types videos takes"},
   {"quiet", "MFU_QUIET", K_FLAG, OFF(quiet), NULL, NULL,
    "no access log"},
 };
@@ -88,7 +96,7 @@ static int set_value(struct mfu_config *cfg, const struct option_def *o,
     return MFU_OK;
   case K_SIZE:
   case K_NUM:
-    if(mfu_size_parse(v, &n) != MFU_OK || (o->kind == K_NUM && n == 0))
+    if(mfu_size_parse(v, &n) != MFU_OK)
       break;
     if(o->kind == K_NUM && strspn(v, "0123456789") != strlen(v))
       break;
@@ -165,6 +173,10 @@ int mfu_config_parse(struct mfu_config *cfg, int argc, char **argv,
     return MFU_E_INVAL;
   if(cfg->auth == MFU_AUTH_DEFAULT)
     cfg->auth = loopback(cfg->listen) ? MFU_AUTH_NONE : MFU_AUTH_TOKEN;
+  if(cfg->max_parts == 0 || cfg->max_conns == 0) {
+    fprintf(err, "mfud: --max-parts and --max-conns must be at least 1\n");
+    return MFU_E_INVAL;
+  }
   if(cfg->max_header < 256) {
     fprintf(err, "mfud: --max-header must be at least 256 bytes\n");
     return MFU_E_INVAL;

@@ -39,6 +39,7 @@ struct mfu_server {
   const struct mfu_config *cfg;
   struct mfu_store *store;
   struct mfu_catalog *catalog;
+  struct mfu_media *media;
   struct MHD_Daemon *daemon;
   struct mfu_oid_gen oid;
   struct pending pending;

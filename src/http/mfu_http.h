@@ -31,6 +31,10 @@ struct mfu_config {
   uint64_t timeout;         /* seconds a connection may stay idle */
   uint64_t idem_ttl;        /* seconds an Idempotency-Key is remembered */
   uint64_t gc_grace;        /* seconds before gc may take an unused blob */
+  uint64_t probe_timeout;   /* milliseconds one media probe may take */
+  const char *allow_images; /* sniffed types each group takes (mfu_media) */
+  const char *allow_audios;
+  const char *allow_videos;
   int quiet;                /* no access log */
 };
 

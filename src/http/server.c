@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "http_impl.h"
+#include "mfu_media.h"
 
 #define CONN_MEMORY (256 * 1024)
 
@@ -367,6 +368,15 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
     rc = MFU_E_INVAL;
     goto fail;
   }
+  {
+    struct mfu_media_policy pol = {cfg->allow_images, cfg->allow_audios,
+                                   cfg->allow_videos};
+    if((rc = mfu_media_new(&pol, &srv->media))) {
+      fprintf(stderr, "mfud: bad type allow-list or no libmagic database: "
+                      "%s\n", mfu_strerror(rc));
+      goto fail;
+    }
+  }
   if((rc = mfu_store_open(cfg->store, &srv->store))) {
     fprintf(stderr, "mfud: cannot open store %s: %s\n", cfg->store,
             mfu_strerror(rc));
@@ -402,6 +412,7 @@ fail:
     mfu_catalog_close(srv->catalog);
   if(srv->store)
     mfu_store_close(srv->store);
+  mfu_media_free(srv->media);
   pending_destroy(&srv->pending);
 fail_early:
   free(srv);
@@ -415,6 +426,7 @@ void mfu_server_stop(struct mfu_server *srv)
   MHD_stop_daemon(srv->daemon);
   mfu_catalog_close(srv->catalog);
   mfu_store_close(srv->store);
+  mfu_media_free(srv->media);
   pending_destroy(&srv->pending);
   free(srv);
 }

@@ -26,10 +26,11 @@
 #include <time.h>
 
 #include "http_impl.h"
+#include "mfu_media.h"
 #include "mfu_multipart.h"
 #include "mfu_names.h"
 
-#define SNIFF_MAX 8192
+#define SNIFF_MAX MFU_MEDIA_SNIFF_LEN
 #define IDEM_KEY_MAX 128
 #define USERNAME_MAX 64
 
@@ -198,13 +199,6 @@ static int on_part_begin(void *cls, const struct mfu_multipart_part *part)
               "audios and videos", part->name);
 }
 
-/* The true type of the current file, from its first bytes. */
-static const char *sniffed_type(struct upload *up)
-{
-  /* Until content sniffing is wired in, the declared type stands. */
-  return up->declared[0] ? up->declared : "application/octet-stream";
-}
-
 static int store_fail(struct upload *up, int rc)
 {
   const struct mfu_file *f = &up->cur;
@@ -213,14 +207,31 @@ static int store_fail(struct upload *up, int rc)
               f->index, f->name, mfu_strerror(rc));
 }
 
-/* Enough bytes to know the type: check the group, open the put, write the
- * held-back bytes. */
+/* Enough bytes to know the true type (the declared one is a hint we do
+ * not need): check the group, open the put, write the held-back bytes. */
 static int start_put(struct upload *up)
 {
-  const char *type = sniffed_type(up);
+  struct mfu_file *f = &up->cur;
+  const char *group = group_field(f->group);
+  char type[MFU_MEDIA_CTYPE_MAX];
   int rc;
-  up->cur.content_type = strdup(type);
-  if(!up->cur.content_type)
+
+  rc = mfu_media_sniff(up->srv->media, up->sniff, up->sniff_len, type,
+                       sizeof(type));
+  if(!rc)
+    rc = mfu_media_group_allows(up->srv->media, group, type);
+  if(rc == MFU_E_TYPE_MISMATCH || rc == MFU_E_TYPE_FORBIDDEN)
+    return fail(up, rc, (long)f->index, -1, group,
+                "%s[%u] \"%s\" is %s, which %s %s", group, f->index,
+                f->name, type,
+                rc == MFU_E_TYPE_MISMATCH ? "does not belong in"
+                                          : "is not allowed in",
+                group);
+  if(rc)
+    return fail(up, rc, (long)f->index, -1, group, "%s[%u]: %s", group,
+                f->index, mfu_strerror(rc));
+  f->content_type = strdup(type);
+  if(!f->content_type)
     return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
   rc = mfu_store_put_begin(up->srv->store, type, &up->put);
   if(!rc && up->sniff_len)
@@ -299,6 +310,66 @@ static int keep_file(struct upload *up, int flags)
   return MFU_OK;
 }
 
+/* The probe reads the stored blob through the store, so it works on any
+ * backend; it seeks rarely, so one sequential reader reopened on a seek
+ * is enough. */
+struct blob_source {
+  struct mfu_store *store;
+  const char *sha256;
+  struct mfu_store_reader *rd;
+  uint64_t pos;
+};
+
+static int read_at(void *cls, uint64_t off, void *buf, size_t cap,
+                   size_t *n)
+{
+  struct blob_source *b = cls;
+  int rc;
+  if(!b->rd || off != b->pos) {
+    if(b->rd)
+      mfu_store_reader_close(b->rd);
+    b->rd = NULL;
+    rc = mfu_store_read_open(b->store, b->sha256, off, UINT64_MAX, &b->rd);
+    if(rc)
+      return rc;
+    b->pos = off;
+  }
+  rc = mfu_store_read(b->rd, buf, cap, n);
+  if(!rc)
+    b->pos += *n;
+  return rc;
+}
+
+/* What the media says of the stored file; a file that is not what its
+ * group holds is refused like a content-type lie. */
+static int probe(struct upload *up, struct mfu_file *f)
+{
+  const char *group = group_field(f->group);
+  struct blob_source b = {up->srv->store, f->sha256, NULL, 0};
+  struct mfu_media_source src = {read_at, &b, f->size};
+  struct mfu_media_info info;
+  int rc = mfu_media_probe(up->srv->media, group, &src,
+                           (unsigned)up->cfg->probe_timeout, &info);
+  if(b.rd)
+    mfu_store_reader_close(b.rd);
+  if(rc == MFU_E_TYPE_MISMATCH)
+    return fail(up, rc, (long)f->index, -1, group,
+                "%s[%u] \"%s\" (%s) is not playable as %s", group,
+                f->index, f->name, f->content_type,
+                f->group == MFU_GROUP_IMAGES ? "an image"
+                : f->group == MFU_GROUP_AUDIOS ? "audio" : "video");
+  if(rc)
+    return store_fail(up, rc);
+  if(!info.known)
+    return MFU_OK;
+  f->duration_probed = info.duration;
+  f->width = (int)info.width;
+  f->height = (int)info.height;
+  if(info.codec[0] && !(f->codec = strdup(info.codec)))
+    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+  return MFU_OK;
+}
+
 static int end_file(struct upload *up)
 {
   struct mfu_file *f = &up->cur;
@@ -326,7 +397,7 @@ static int end_file(struct upload *up)
                                       up->files[up->nfiles - 1].sha256, &st)))
     return fail(up, MFU_E_UNAVAILABLE, -1, -1, NULL,
                 "a stored file vanished during the upload; retry");
-  return MFU_OK;
+  return probe(up, &up->files[up->nfiles - 1]);
 }
 
 static int on_part_end(void *cls)
