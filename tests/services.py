@@ -46,10 +46,12 @@ def npm_ready():
 class S3Server:
     """s3rver + signature proxy.  `env` holds the AWS_* a client needs."""
 
-    def __init__(self, root, key=S3_KEY, secret=S3_SECRET):
+    def __init__(self, root, key=S3_KEY, secret=S3_SECRET, token=None,
+                 list_page=None):
         self.root = str(root)
         self.data = os.path.join(self.root, "s3data")
-        self.key, self.secret = key, secret
+        self.key, self.secret, self.token = key, secret, token
+        self.list_page = list_page
         self.proc = None
         self.port = None
 
@@ -70,17 +72,23 @@ class S3Server:
 
     @property
     def env(self):
-        return {"AWS_ACCESS_KEY_ID": self.key,
-                "AWS_SECRET_ACCESS_KEY": self.secret}
+        env = {"AWS_ACCESS_KEY_ID": self.key,
+               "AWS_SECRET_ACCESS_KEY": self.secret}
+        if self.token:
+            env["AWS_SESSION_TOKEN"] = self.token
+        return env
 
     def start(self, port=None):
         npm_ready()
         env = dict(os.environ, **self.env)
-        env.pop("AWS_SESSION_TOKEN", None)
+        if not self.token:
+            env.pop("AWS_SESSION_TOKEN", None)
         self.log = open(os.path.join(self.root, "s3server.log"), "ab")
         cmd = ["node", os.path.join(S3_DIR, "server.js"), "--dir", self.data,
                "--bucket", S3_BUCKET, "--region", S3_REGION,
                "--port", str(port or 0)]
+        if self.list_page:
+            cmd += ["--list-page", str(self.list_page)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=self.log, env=env)
         line = self.proc.stdout.readline().decode()

@@ -62,6 +62,7 @@ struct s3_req {
   const char *copy_range;   /* x-amz-copy-source-range value */
   const void *body;         /* PUT/POST body in memory */
   size_t body_len;
+  int self_sign;            /* sign here, not in libcurl (see s3_http.c) */
 
   long status;
   struct s3_buf resp;       /* response body, up to S3_XML_MAX */

@@ -57,6 +57,8 @@ struct s3_reader {
   char *url;
   char *buf;
   size_t off, len;
+  uint64_t skip;       /* bytes before the range, when Range was ignored */
+  uint64_t remaining;  /* bytes of the range not yet buffered */
   long status;
   int headers_done, done, paused;
   CURLcode result;
@@ -439,6 +441,7 @@ static int copy_part(struct s3_store *s, const char *src, const char *to,
   r.query = q;
   r.copy_source = src;
   r.copy_range = range;
+  r.self_sign = 1; /* libcurl 7.88 signs this header set wrongly */
   rc = s3_perform(&s->c, &r);
   if(!rc)
     rc = s3_status_rc(&r, "UploadPartCopy");
@@ -611,13 +614,18 @@ static size_t on_read_header(char *p, size_t size, size_t n, void *cls)
     curl_easy_getinfo(r->e, CURLINFO_RESPONSE_CODE, &r->status);
     if(r->status >= 200) /* not a 100 Continue */
       r->headers_done = 1;
+    if(r->status == 206) /* before any body byte reaches on_read_body */
+      r->skip = 0;
   }
   return len;
 }
 
+/* Body bytes go to the reader's buffer; only the asked range is kept even
+ * from a server that ignores Range (200 with the whole object). */
 static size_t on_read_body(char *p, size_t size, size_t n, void *cls)
 {
   struct s3_reader *r = cls;
+  size_t skip, take;
 
   n *= size;
   if(r->status < 200 || r->status > 299) {
@@ -625,16 +633,22 @@ static size_t on_read_body(char *p, size_t size, size_t n, void *cls)
       s3_buf_add(&r->err, p, n);
     return n;
   }
-  if(r->off + r->len + n > READ_BUF) {
-    if(r->len + n > READ_BUF) {
+  skip = r->skip < n ? (size_t)r->skip : n;
+  take = n - skip;
+  if(take > r->remaining)
+    take = (size_t)r->remaining;
+  if(r->off + r->len + take > READ_BUF) {
+    if(r->len + take > READ_BUF) {
       r->paused = 1; /* curl keeps the chunk and offers it again */
       return CURL_WRITEFUNC_PAUSE;
     }
     memmove(r->buf, r->buf + r->off, r->len);
     r->off = 0;
   }
-  memcpy(r->buf + r->off + r->len, p, n);
-  r->len += n;
+  memcpy(r->buf + r->off + r->len, p + skip, take);
+  r->len += take;
+  r->skip -= skip;
+  r->remaining -= take;
   return n;
 }
 
@@ -714,6 +728,8 @@ static int reader_start(struct s3_reader *r, const char *key,
   curl_easy_setopt(r->e, CURLOPT_HEADERDATA, r);
   if(curl_multi_add_handle(r->m, r->e))
     return MFU_E_NOMEM;
+  r->remaining = len;
+  r->skip = offset; /* until a 206 says the range was honoured */
   while(!r->headers_done && !r->done) {
     rc = drive(r);
     if(rc)
@@ -799,8 +815,8 @@ static int s3_read(struct mfu_store_reader *base, void *buf, size_t cap,
       *n = k;
       return MFU_OK;
     }
-    if(r->done) {
-      if(r->result) {
+    if(r->done || !r->remaining) {
+      if(r->done && r->result) {
         fprintf(stderr, "mfu: s3 GET %s: %s\n", r->url,
                 curl_easy_strerror(r->result));
         return s3_curl_rc(r->result);

@@ -13,11 +13,17 @@
  *    (400 XAmzContentSHA256Mismatch).
  *  - Emulates AbortMultipartUpload (s3rver answers 405), ListMultipartUploads
  *    (s3rver answers 501) and UploadPartCopy (501), from s3rver's own
- *    upload directory.
+ *    upload directory, and serves ListObjectsV2 through s3rver's V1 listing
+ *    (its V2 continuation tokens need DES, which Node's OpenSSL 3 lacks).
  *  - Test hooks under /__mfu/ (never signed, never forwarded): make the next
  *    N requests that match a method and a query word fail with a status.
  *
+ * Virtual-hosted requests (Host: BUCKET.localhost:PORT) are passed on in
+ * path style, which is all s3rver takes.  --list-page N makes every
+ * ListObjectsV2 page hold at most N keys, so paging gets exercised.
+ *
  * Usage: node server.js --dir DIR --bucket B [--port P] [--region R]
+ *        [--list-page N]
  * Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and optionally
  * AWS_SESSION_TOKEN, then required on every request).  Prints
  * "ready PORT\n" on stdout once both servers listen on 127.0.0.1.
@@ -267,6 +273,42 @@ function readAll(stream) {
   });
 }
 
+function xmlUnescape(s) {
+  return s.replace(/&(lt|gt|amp|apos|quot);/g, (m, e) => ({
+    lt: '<', gt: '>', amp: '&', apos: "'", quot: '"',
+  })[e]);
+}
+
+/* GET /bucket?list-type=2: a V1 listing from a marker, told as V2 with the
+ * last key (base64) as continuation token. */
+async function listV2(res, bucket, q) {
+  let max = Math.min(+(q['max-keys'] || 1000), 1000);
+  if (opt['list-page']) max = Math.min(max, +opt['list-page']);
+  const marker = q['continuation-token'] ?
+    Buffer.from(q['continuation-token'], 'base64').toString('utf8') :
+    (q['start-after'] || '');
+  const v1 = `/${encodeURIComponent(bucket)}?max-keys=${max}` +
+    `&prefix=${encodeURIComponent(q.prefix || '')}` +
+    `&marker=${encodeURIComponent(marker)}`;
+  const got = await backend('GET', v1, {});
+  let body = (await readAll(got)).toString('utf8');
+  if (got.statusCode !== 200) {
+    res.writeHead(got.statusCode, { 'Content-Type': 'application/xml' });
+    return res.end(body);
+  }
+  const keys = [...body.matchAll(/<Key>([^<]*)<\/Key>/g)].map(
+    m => xmlUnescape(m[1]));
+  let extra = `<KeyCount>${keys.length}</KeyCount>`;
+  if (/<IsTruncated>true<\/IsTruncated>/.test(body) && keys.length) {
+    const next = Buffer.from(keys[keys.length - 1]).toString('base64');
+    extra += `<NextContinuationToken>${next}</NextContinuationToken>`;
+  }
+  body = body.replace(/<Marker>[^<]*<\/Marker>/, extra);
+  res.writeHead(200, { 'Content-Type': 'application/xml',
+                       'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 /* PUT ?partNumber&uploadId with x-amz-copy-source: read the source range
  * from s3rver and store it as the part. */
 async function uploadPartCopy(req, res, rawPath, rawQuery) {
@@ -334,7 +376,9 @@ async function handle(req, res) {
   const fault = takeFault(req, rawQuery);
   if (fault) return sendError(res, fault, 'InternalError', 'injected fault');
 
-  const segs = rawPath.split('/');
+  const vhost = (req.headers.host || '').startsWith(opt.bucket + '.');
+  const fwdPath = vhost ? '/' + opt.bucket + rawPath : rawPath;
+  const segs = fwdPath.split('/');
   const bucket = decodeURIComponent(segs[1] || '');
   const key = decodeURIComponent(segs.slice(2).join('/'));
   if (req.method === 'DELETE' && key && 'uploadId' in q) {
@@ -343,16 +387,21 @@ async function handle(req, res) {
   if (req.method === 'GET' && !key && 'uploads' in q) {
     return listUploads(res, bucket, q);
   }
+  if (req.method === 'GET' && !key && q['list-type'] === '2') {
+    return listV2(res, bucket, q);
+  }
   if (req.method === 'PUT' && 'uploadId' in q &&
       req.headers['x-amz-copy-source']) {
-    return uploadPartCopy(req, res, rawPath, rawQuery);
+    return uploadPartCopy(req, res, fwdPath, rawQuery);
   }
 
+  const url = fwdPath + (rawQuery ? '?' + rawQuery : '');
   const headers = Object.assign({}, req.headers);
   delete headers.authorization;   /* s3rver would try (and fail) itself */
   delete headers['transfer-encoding'];
+  headers.host = `127.0.0.1:${backendPort}`; /* s3rver reads vhosts too */
   headers['content-length'] = body.length;
-  const up = await backend(req.method, req.url, headers, body);
+  const up = await backend(req.method, url, headers, body);
   res.writeHead(up.statusCode, up.headers);
   up.pipe(res);
 }

@@ -1,0 +1,263 @@
+"""The S3 store against a real S3-compatible server (s3rver behind a proxy
+that checks every SigV4 signature and payload hash), driven through
+mfu-store, which runs the same store code as mfud."""
+import hashlib
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, vm_hwm_kib
+from services import S3Server, s3server  # noqa: F401 (fixture)
+
+TOOL = os.path.join(BUILD, "src", "store", "mfu-store")
+MIB = 1024 * 1024
+
+
+def store(s3, *args, url=None, env=None, data=None, timeout=120):
+    e = dict(os.environ, **s3.env)
+    e.update(env or {})
+    return subprocess.run([TOOL, url or s3.store_url()] + list(args),
+                          input=data, capture_output=True, env=e,
+                          timeout=timeout)
+
+
+def put(s3, data, ctype="application/octet-stream", **kw):
+    r = store(s3, "put", "-", ctype, data=data, **kw)
+    assert r.returncode == 0, r.stderr.decode()
+    h, size, created = r.stdout.decode().split()
+    assert h == hashlib.sha256(data).hexdigest()
+    assert int(size) == len(data)
+    return h, int(created)
+
+
+def key(h):
+    return f"sha256/{h[:2]}/{h[2:4]}/{h}"
+
+
+def test_small_blob_is_one_signed_put(s3server):
+    data = "最喜小儿无赖，溪头卧剥莲蓬。\n".encode() * 50
+    h, created = put(s3server, data, "text/plain; charset=utf-8")
+    assert created == 1
+    assert s3server.objects() == {key(h): len(data)}
+    meta = s3server.object_metadata(key(h))
+    assert meta["content-type"] == "text/plain; charset=utf-8"
+    with open(s3server.object_path(key(h)), "rb") as f:
+        assert f.read() == data
+    # the same bytes again are not written again
+    assert put(s3server, data) == (h, 0)
+    assert s3server.uploads() == []
+
+
+def test_empty_blob(s3server):
+    h, created = put(s3server, b"")
+    assert created == 1
+    assert s3server.objects() == {key(h): 0}
+    r = store(s3server, "get", h)
+    assert r.returncode == 0 and r.stdout == b""
+
+
+def test_large_blob_streams_as_multipart_then_copies(s3server):
+    data = os.urandom(20 * MIB + 12345)
+    h, created = put(s3server, data, "video/mp4")
+    assert created == 1
+    # only the final object: the temporary upload was completed, copied
+    # and deleted
+    assert s3server.objects() == {key(h): len(data)}
+    assert s3server.uploads() == []
+    assert s3server.object_metadata(key(h))["content-type"] == "video/mp4"
+    r = store(s3server, "get", h)
+    assert r.returncode == 0 and r.stdout == data
+    # a second upload of the same bytes finds them and leaves nothing
+    assert put(s3server, data) == (h, 0)
+    assert s3server.objects() == {key(h): len(data)}
+    assert s3server.uploads() == []
+
+
+def test_exactly_one_part_is_a_single_put(s3server):
+    data = os.urandom(8 * MIB)
+    before = s3server.control("stats")["stats"]["requests"]
+    h, _ = put(s3server, data)
+    # ping, HEAD, PUT: no multipart calls for a blob that fits the buffer
+    assert s3server.control("stats")["stats"]["requests"] - before == 3
+    assert s3server.objects() == {key(h): len(data)}
+
+
+def test_copy_above_copy_max_uses_upload_part_copy(s3server):
+    data = os.urandom(11 * MIB + 7)
+    url = s3server.store_url(part_size="5M", copy_max="5M")
+    h, created = put(s3server, data, url=url)
+    assert created == 1
+    assert s3server.objects() == {key(h): len(data)}
+    assert s3server.uploads() == []
+    with open(s3server.object_path(key(h)), "rb") as f:
+        assert f.read() == data
+
+
+def test_range_reads(s3server):
+    data = os.urandom(3 * MIB + 1)
+    h, _ = put(s3server, data)
+    for off, ln in [(0, 1), (1, 100), (MIB - 3, 2 * MIB), (len(data) - 1, 1),
+                    (len(data) - 10, 1000)]:
+        r = store(s3server, "get", h, str(off), str(ln))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == data[off:off + ln], (off, ln)
+    r = store(s3server, "get", h, str(len(data)))
+    assert r.returncode == 0 and r.stdout == b""
+    r = store(s3server, "stat", h)
+    size, mtime = r.stdout.split()
+    assert int(size) == len(data) and abs(int(mtime) - time.time()) < 120
+
+
+def test_missing_blob_is_not_found(s3server):
+    h = "ab" * 32
+    for args in (["stat", h], ["get", h], ["get", h, "5", "10"]):
+        r = store(s3server, *args)
+        assert r.returncode == 1
+        assert b"no such" in r.stderr.lower() or b"not found" in \
+            r.stderr.lower(), r.stderr
+    assert store(s3server, "rm", h).returncode == 0
+
+
+def test_list_pages_and_delete(tmp_path):
+    with S3Server(tmp_path, list_page=2) as s3:
+        hashes = sorted(put(s3, f"blob {i}".encode())[0] for i in range(5))
+        r = store(s3, "ls")
+        assert r.returncode == 0, r.stderr
+        got = [line.split()[0] for line in r.stdout.decode().splitlines()]
+        assert sorted(got) == hashes
+        assert store(s3, "rm", hashes[0]).returncode == 0
+        assert key(hashes[0]) not in s3.objects()
+        assert len(s3.objects()) == 4
+
+
+def test_wrong_secret_is_rejected_by_signature_check(s3server):
+    r = store(s3server, "put", "-", data=b"x" * 100,
+              env={"AWS_SECRET_ACCESS_KEY": "not-the-secret"})
+    assert r.returncode == 1
+    assert b"HTTP 403" in r.stderr
+    assert s3server.control("stats")["stats"]["rejected"] >= 1
+    assert s3server.objects() == {}
+    # and the right one passes the same check
+    put(s3server, b"x" * 100)
+
+
+def test_wrong_access_key_and_missing_credentials(s3server):
+    r = store(s3server, "ping", env={"AWS_ACCESS_KEY_ID": "someone-else"})
+    assert r.returncode == 1 and b"HTTP 403" in r.stderr
+    e = dict(os.environ)
+    e.pop("AWS_ACCESS_KEY_ID", None)
+    e.pop("AWS_SECRET_ACCESS_KEY", None)
+    r = subprocess.run([TOOL, s3server.store_url(), "ping"], env=e,
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"AWS_ACCESS_KEY_ID" in r.stderr
+
+
+def test_session_token_is_sent_and_signed(tmp_path):
+    with S3Server(tmp_path, token="tok-123/abc=") as s3:
+        h, _ = put(s3, b"with a token")
+        r = store(s3, "ping", env={"AWS_SESSION_TOKEN": "tok-other"})
+        assert r.returncode == 1 and b"HTTP 403" in r.stderr
+        assert list(s3.objects()) == [key(h)]
+
+
+def test_virtual_hosted_style(s3server):
+    # curl resolves *.localhost to the loopback address by itself
+    url = (f"s3://{s3server.bucket}?endpoint=http://localhost:"
+           f"{s3server.port}&region=us-east-1")
+    data = os.urandom(9 * MIB)
+    h, created = put(s3server, data, url=url)
+    assert created == 1
+    assert s3server.objects() == {key(h): len(data)}
+    r = store(s3server, "get", h, "5", "7", url=url)
+    assert r.stdout == data[5:12]
+
+
+@pytest.mark.parametrize("method,word", [
+    ("PUT", "partNumber"),     # a part fails
+    ("POST", "uploadId"),      # completing fails
+    ("PUT", "object"),         # the copy to the final key fails
+])
+def test_failure_leaves_nothing(s3server, method, word):
+    s3server.fault(method=method, word=word, status=500)
+    r = store(s3server, "put", "-", data=os.urandom(17 * MIB))
+    assert r.returncode == 1
+    assert b"cannot be reached" in r.stderr, r.stderr
+    assert s3server.uploads() == []
+    assert s3server.objects() == {}
+
+
+def test_small_put_failure_leaves_nothing(s3server):
+    s3server.fault(method="PUT", word="object", status=503)
+    r = store(s3server, "put", "-", data=b"abc")
+    assert r.returncode == 1
+    assert s3server.objects() == {}
+
+
+def test_out_of_space_is_reported(s3server):
+    s3server.fault(method="PUT", word="object", status=507)
+    r = store(s3server, "put", "-", data=b"abc")
+    assert r.returncode == 1 and b"space" in r.stderr.lower(), r.stderr
+
+
+def test_store_down_is_unavailable(s3server):
+    h, _ = put(s3server, b"before the outage")
+    url = s3server.store_url()
+    s3server.stop()
+    r = subprocess.run([TOOL, url, "ping"], env=dict(os.environ,
+                       **s3server.env), capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"cannot be reached" in r.stderr
+    s3server.restart()
+    assert store(s3server, "get", h).stdout == b"before the outage"
+
+
+def test_sweep_removes_what_a_crash_left(s3server):
+    # a crash mid-upload leaves a multipart upload under tmp/
+    e = dict(os.environ, **s3server.env)
+    p = subprocess.Popen([TOOL, s3server.store_url(), "put", "-"],
+                         stdin=subprocess.PIPE, env=e)
+    p.stdin.write(os.urandom(10 * MIB))
+    p.stdin.flush()
+    deadline = time.time() + 30
+    while not s3server.uploads() and time.time() < deadline:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    p.stdin.close()
+    assert len(s3server.uploads()) == 1
+    # a failed cleanup after commit leaves a temporary object
+    s3server.fault(method="DELETE", word="object", status=500)
+    h, _ = put(s3server, os.urandom(9 * MIB))
+    assert len(s3server.objects("tmp/")) == 1
+    r = store(s3server, "sweep", "3600")
+    assert r.stdout == b"0\n"
+    time.sleep(2.1)
+    r = store(s3server, "sweep", "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"2\n"
+    assert s3server.uploads() == []
+    assert list(s3server.objects()) == [key(h)]
+
+
+def test_memory_is_flat_for_a_large_stream(s3server):
+    """256 MiB through the store: the tool's peak RSS stays near one part
+    buffer, not the blob size."""
+    e = dict(os.environ, **s3server.env)
+    p = subprocess.Popen([TOOL, s3server.store_url(), "put", "-"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env=e)
+    chunk = os.urandom(MIB)
+    sha = hashlib.sha256()
+    for _ in range(256):
+        p.stdin.write(chunk)
+        sha.update(chunk)
+    p.stdin.flush()
+    peak = vm_hwm_kib(p.pid)
+    p.stdin.close()
+    out = p.stdout.read().decode()
+    assert p.wait(timeout=120) == 0
+    assert out.split()[0] == sha.hexdigest()
+    assert peak < 40 * 1024, f"peak RSS {peak} KiB"
+    assert s3server.uploads() == []
