@@ -175,7 +175,9 @@
   }
 
   function fail(text, extra) {
-    mfu.showMessage(message, extra ? [el('strong', {}, text), ' ', extra] : text);
+    mfu.showMessage(message, extra
+      ? [el('strong', {}, text), el('span', { className: 'msg-hint' }, extra)]
+      : text);
   }
 
   function utf8len(s) {
