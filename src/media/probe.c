@@ -335,8 +335,11 @@ int mfu_media_probe(struct mfu_media *m, const char *group,
     rc = MFU_E_NOMEM;
   else {
     /* A failure of find_stream_info still leaves what the headers said;
-     * only a read error and the deadline count. */
-    avformat_find_stream_info(ic, sopts);
+     * only a read error and the deadline count.  Images skip it: it would
+     * decode the picture that describe() decodes anyway (twice the time:
+     * 130 -> 65 ms for 12 Mpx). */
+    if(g != MEDIA_IMAGES)
+      avformat_find_stream_info(ic, sopts);
     rc = describe(ic, g, info);
     /* describe reads on (images): check after it. */
     if(p.read_rc || p.timed_out)
