@@ -137,6 +137,15 @@ int mfu_catalog_blob_refs(struct mfu_catalog *c, const char *sha256_hex,
   return c->ops->blob_refs(c, sha256_hex, refs);
 }
 
+int mfu_catalog_blob_type(struct mfu_catalog *c, const char *sha256_hex,
+                          char *out, size_t cap)
+{
+  if(!cap)
+    return MFU_E_INVAL;
+  out[0] = '\0';
+  return c->ops->blob_type(c, sha256_hex, out, cap);
+}
+
 int mfu_catalog_idem_get(struct mfu_catalog *c, const char *username,
                          const char *key, int64_t ttl, char *id)
 {
