@@ -3,7 +3,7 @@
  * arrangement: hashing and writing on the caller's thread, or on one or
  * two workers fed by the ring; buffered or O_DIRECT writes.
  *
- *   store_bench DIR [MiB [rounds]]
+ *   store_bench DIR [MiB [rounds [THREADS/DIRECT/SLOT_KIB/SLOTS...]]]
  *
  * Each round puts one blob of MiB mebibytes (default 1024) in 256 KiB
  * writes, as libmicrohttpd hands a body over, once per arrangement, the
@@ -24,6 +24,7 @@
 #define CHUNK (256 * 1024)
 #define SRC (16 << 20)
 #define MAX_ROUNDS 15
+#define MAX_ARR 7
 
 struct arrangement {
   const char *name;
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
     {"2 workers, direct, 8x256K", 2, 1, 256 << 10, 8, {0}, {0}},
   };
   size_t narr = sizeof(arr) / sizeof(arr[0]), i;
+  static char names[MAX_ARR][40];
   uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
   int rounds = argc > 3 ? atoi(argv[3]) : 5, r;
   unsigned char *src;
@@ -113,6 +115,21 @@ int main(int argc, char **argv)
   if(argc < 2 || rounds < 1 || rounds > MAX_ROUNDS || !mib) {
     fprintf(stderr, "usage: store_bench DIR [MiB [rounds<=15]]\n");
     return 2;
+  }
+  /* Arrangements named on the command line replace the table:
+   * THREADS/DIRECT/SLOT_KIB/SLOTS, e.g. 2/1/1024/4. */
+  if(argc > 4) {
+    narr = 0;
+    for(i = 4; i < (size_t)argc && narr < MAX_ARR; i++) {
+      struct arrangement *a = &arr[narr];
+      unsigned kib;
+      if(sscanf(argv[i], "%d/%d/%u/%u", &a->threads, &a->direct, &kib,
+                &a->slots) != 4)
+        return 2;
+      a->slot_size = (size_t)kib << 10;
+      snprintf(names[narr], sizeof(names[narr]), "%s", argv[i]);
+      a->name = names[narr++];
+    }
   }
   src = malloc(SRC);
   if(!src)

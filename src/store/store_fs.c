@@ -833,11 +833,21 @@ static int mkdir_p(const char *dir)
   return rc;
 }
 
+/*
+ * Measured with store_bench, 1 GiB, medians of 5 alternated rounds on the
+ * 2-core reference machine: hashing and buffered writing inline 2.05 s;
+ * one worker, O_DIRECT, 4 x 2 MiB 1.21 s; two workers, O_DIRECT,
+ * 4 x 1 MiB 0.67 s, 8 x 512 KiB 0.65 s (the SHA-256 rate: the hash is the
+ * bound), 8 x 256 KiB 0.98 s (small direct writes are slower); two
+ * workers buffered 1.78 s (writeback at fsync).  4 MiB of ring per large
+ * put; a 1 MiB slot is an mmap'd allocation whose pages a small blob only
+ * touches as far as its bytes go.
+ */
 void store_fs_tuning_default(struct store_fs_tuning *t)
 {
   t->slots = 4;
   t->slot_size = 1024 * 1024;
-  t->threads = 1;
+  t->threads = 2;
   t->direct = 1;
 }
 
