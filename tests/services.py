@@ -193,12 +193,18 @@ class PgCluster:
         self._as_pg(f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U",
                     "postgres", "-E", "UTF8", "--no-sync")
         self.port = free_port()
+        self.pg_ctl("start")
+        self.createdb("mfu")
+        return self
+
+    def pg_ctl(self, action, *args):
+        """start (on the same port and data), stop, restart."""
+        data = os.path.join(self.dir, "data")
         opts = (f"-h 127.0.0.1 -p {self.port} -k {self.dir} "
                 "-c fsync=off -c max_connections=100")
         self._as_pg(f"{PG_BIN}/pg_ctl", "-D", data, "-l",
-                    os.path.join(self.dir, "log"), "-o", opts, "-w", "start")
-        self.createdb("mfu")
-        return self
+                    os.path.join(self.dir, "log"), "-o", opts, "-w",
+                    action, *args)
 
     def createdb(self, name):
         self._as_pg(f"{PG_BIN}/createdb", "-h", "127.0.0.1", "-p",
