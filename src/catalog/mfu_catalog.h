@@ -80,8 +80,9 @@ int mfu_catalog_schema_version(struct mfu_catalog *c, int *version);
 /*
  * Insert item and its files (and its idempotency key, if any) in one
  * transaction.  The caller keeps ownership of item.  MFU_E_EXISTS if the
- * id or the user's idempotency key is taken, MFU_E_BUSY,
- * MFU_E_UNAVAILABLE, MFU_E_IO.
+ * id, the user's idempotency key or a (group, index) pair is taken,
+ * MFU_E_INVAL (NULL username or file name), MFU_E_BUSY,
+ * MFU_E_UNAVAILABLE, MFU_E_NOSPACE, MFU_E_IO.
  */
 int mfu_catalog_item_insert(struct mfu_catalog *c,
                             const struct mfu_item *item);

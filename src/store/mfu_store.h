@@ -57,7 +57,9 @@ int mfu_store_put_write(struct mfu_store_put *w, const void *buf,
 /*
  * Finish the blob: on MFU_OK it is durable under its address, sha256_hex
  * (MFU_SHA256_HEX bytes) holds its address, *size its length, and *created
- * is 1 if this call created it, 0 if identical bytes were already stored.
+ * is 1 if this call created it, 0 if identical bytes were already stored
+ * (those are durable too, and their mtime is refreshed, so a gc that
+ * spares blobs younger than a grace period spares them).
  * On error nothing is left behind.  Frees w either way.
  */
 int mfu_store_put_commit(struct mfu_store_put *w, char *sha256_hex,

@@ -468,35 +468,49 @@ static int open_leaf(struct fs_store *fs, const char *hex, int *leaf)
   return rc;
 }
 
-/* Move the temporary file to its address unless it is taken; *created
- * says which. */
+/* Link the temporary file at its address without replacing anything:
+ * 0, or -1 with errno (EEXIST when the address is taken). */
+static int link_noreplace(int tmpfd, const char *name, int leaf,
+                          const char *hex)
+{
+  if(renameat2(tmpfd, name, leaf, hex, RENAME_NOREPLACE) == 0)
+    return 0;
+  if(errno != EINVAL && errno != ENOSYS)
+    return -1;
+  /* No RENAME_NOREPLACE here: link() never replaces either. */
+  if(linkat(tmpfd, name, leaf, hex, 0))
+    return -1;
+  unlinkat(tmpfd, name, 0);
+  return 0;
+}
+
+/*
+ * Move the temporary file to its address unless it is taken; *created
+ * says which.  A blob found there gets its mtime refreshed: gc removes
+ * only unreferenced blobs older than its grace period, so a blob a put
+ * has just relied on is not collected under it.  If the blob vanishes
+ * between the two steps (a delete), the rename is tried again.
+ */
 static int place(struct fs_put *p, int leaf, const char *hex, int *created)
 {
-  int tmpfd = p->fs->tmpfd;
+  int tmpfd = p->fs->tmpfd, tries;
 
-  if(renameat2(tmpfd, p->name, leaf, hex, RENAME_NOREPLACE) == 0) {
-    *created = 1;
-    return MFU_OK;
+  for(tries = 0; tries < 4; tries++) {
+    if(link_noreplace(tmpfd, p->name, leaf, hex) == 0) {
+      *created = 1;
+      return MFU_OK;
+    }
+    if(errno != EEXIST)
+      return err_from_errno(errno);
+    if(utimensat(leaf, hex, NULL, 0) == 0) {
+      unlinkat(tmpfd, p->name, 0);
+      *created = 0;
+      return MFU_OK;
+    }
+    if(errno != ENOENT)
+      return err_from_errno(errno);
   }
-  if(errno == EEXIST) {
-    unlinkat(tmpfd, p->name, 0);
-    *created = 0;
-    return MFU_OK;
-  }
-  if(errno != EINVAL && errno != ENOSYS)
-    return err_from_errno(errno);
-  /* No RENAME_NOREPLACE here: link() never replaces either. */
-  if(linkat(tmpfd, p->name, leaf, hex, 0) == 0) {
-    unlinkat(tmpfd, p->name, 0);
-    *created = 1;
-    return MFU_OK;
-  }
-  if(errno == EEXIST) {
-    unlinkat(tmpfd, p->name, 0);
-    *created = 0;
-    return MFU_OK;
-  }
-  return err_from_errno(errno);
+  return MFU_E_IO;
 }
 
 static int finish(struct fs_put *p, char *hex, int *created)

@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -183,13 +184,22 @@ static void test_dedup(void **state)
 {
   struct fixture *f = *state;
   char hex[MFU_SHA256_HEX], hex2[MFU_SHA256_HEX], path[160];
+  struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
+  struct mfu_store_stat st;
   int created;
 
   assert_int_equal(put_bytes(f->s, "abc", 3, 3, hex, &created), MFU_OK);
   assert_int_equal(created, 1);
+  /* Stored again, the blob counts as fresh for gc's grace period. */
+  snprintf(path, sizeof(path), "%s/blobs/sha256/ba/78/%s", f->dir, hex);
+  assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+  assert_int_equal(mfu_store_stat(f->s, hex, &st), MFU_OK);
+  assert_int_equal(st.mtime, 1000);
   assert_int_equal(put_bytes(f->s, "abc", 3, 1, hex2, &created), MFU_OK);
   assert_int_equal(created, 0);
   assert_string_equal(hex, hex2);
+  assert_int_equal(mfu_store_stat(f->s, hex, &st), MFU_OK);
+  assert_true(st.mtime > time(NULL) - 60);
   snprintf(path, sizeof(path), "%s/blobs/sha256/ba/78", f->dir);
   assert_int_equal(count_entries(path), 1);
   assert_int_equal(tmp_entries(f), 0);
