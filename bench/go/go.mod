@@ -1,0 +1,3 @@
+module mfu/bench/multipartbench
+
+go 1.19
