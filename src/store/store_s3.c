@@ -10,7 +10,8 @@
  * commit is completed and copied server-side to its final key (CopyObject,
  * or UploadPartCopy above copy_max, S3's 5 GiB CopyObject limit); the
  * temporary object is then deleted.  Any failure aborts the multipart
- * upload.  A crash can leave a temporary upload or object behind:
+ * upload.  Bytes already stored are written again (a PUT or a server-side
+ * copy), so their LastModified is refreshed as the store contract wants.  A crash can leave a temporary upload or object behind:
  * sweep_tmp removes those older than a given age.
  *
  * Memory per upload in flight: one part_size buffer, whatever the size of
@@ -495,16 +496,20 @@ static void put_free(struct s3_put *w)
   free(w);
 }
 
+/* The final key is HEADed only to tell whether this put created it: the
+ * bytes are written either way, which refreshes a stored blob's
+ * LastModified (gc spares young blobs) and brings back one that a
+ * concurrent delete removed meanwhile. */
 static int commit_single(struct s3_put *w, const char *key, const char *hex,
                          int *created)
 {
   struct s3_req r;
   int rc = head_key(w->s, key, NULL);
+  int existed = rc == MFU_OK;
 
-  if(rc != MFU_E_NOTFOUND) {
-    *created = 0;
+  *created = 0;
+  if(rc && rc != MFU_E_NOTFOUND)
     return rc;
-  }
   memset(&r, 0, sizeof(r));
   r.method = "PUT";
   r.key = key;
@@ -516,7 +521,7 @@ static int commit_single(struct s3_put *w, const char *key, const char *hex,
   if(!rc)
     rc = s3_status_rc(&r, "PutObject");
   s3_req_free(&r);
-  *created = !rc;
+  *created = !rc && !existed;
   return rc;
 }
 
@@ -524,22 +529,25 @@ static int commit_multipart(struct s3_put *w, const char *key, int *created)
 {
   struct s3_store *s = w->s;
   int rc = flush_part(w);
+  int existed;
 
   *created = 0;
   if(!rc)
     rc = head_key(s, key, NULL);
-  if(rc != MFU_E_NOTFOUND) /* stored already, or the service failed */
+  if(rc && rc != MFU_E_NOTFOUND)
     return rc;
+  existed = rc == MFU_OK;
   rc = complete_upload(s, w->tmpkey, w->upload_id, &w->parts);
   if(rc)
     return rc;
   free(w->upload_id);
   w->upload_id = NULL; /* from here on the temporary is an object */
+  /* a server-side copy, even over identical bytes: see commit_single */
   if(w->size > s->c.copy_max)
     rc = copy_multipart(s, w->tmpkey, key, w->size, w->content_type);
   else
     rc = copy_object(s, w->tmpkey, key);
-  *created = !rc;
+  *created = !rc && !existed;
   return rc;
 }
 
