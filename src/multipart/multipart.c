@@ -321,26 +321,31 @@ static int part_start(struct mfu_multipart *p, uint64_t pos)
 static size_t header_bytes(struct mfu_multipart *p, const char *s,
                            size_t n, uint64_t pos, int *rc)
 {
-  size_t i;
-  for(i = 0; i < n; i++) {
-    char c = s[i];
-    if(c == '\r') {
-      p->_state = S_HEADER_LF;
-      return i + 1;
-    }
-    if(c == '\n') {
-      *rc = fail(p, MFU_E_MP_SYNTAX, pos + i, "bare LF in part headers");
-      return i;
-    }
-    if(p->_hdr_len - p->_line_start >= p->_lim.max_header_line ||
-       p->_hdr_len + 1 >= p->_hdr_cap) {
-      *rc = fail(p, MFU_E_MP_HEADER_LINE, pos + i,
-                 "part header line too long");
-      return i;
-    }
-    p->_hdr[p->_hdr_len++] = c;
+  size_t line = p->_hdr_len - p->_line_start;
+  size_t room = p->_hdr_cap - 1 - p->_hdr_len;   /* 1 for the NUL */
+  size_t i = 0, m;
+
+  if(line < p->_lim.max_header_line && p->_lim.max_header_line - line < room)
+    room = p->_lim.max_header_line - line;
+  else if(line >= p->_lim.max_header_line)
+    room = 0;
+  m = n < room ? n : room;
+  while(i < m && s[i] != '\r' && s[i] != '\n')
+    i++;
+  memcpy(p->_hdr + p->_hdr_len, s, i);
+  p->_hdr_len += i;
+  if(i == n)
+    return n;
+  if(s[i] == '\r') {
+    p->_state = S_HEADER_LF;
+    return i + 1;
   }
-  return n;
+  if(s[i] == '\n')
+    *rc = fail(p, MFU_E_MP_SYNTAX, pos + i, "bare LF in part headers");
+  else
+    *rc = fail(p, MFU_E_MP_HEADER_LINE, pos + i,
+               "part header line too long");
+  return i;
 }
 
 /* ---------------------------------------------------------------- */
