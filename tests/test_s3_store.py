@@ -2,6 +2,7 @@
 that checks every SigV4 signature and payload hash), driven through
 mfu-store, which runs the same store code as mfud."""
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -269,3 +270,188 @@ def test_memory_is_flat_for_a_large_stream(s3server):
     assert out.split()[0] == sha.hexdigest()
     assert peak < 40 * 1024, f"peak RSS {peak} KiB"
     assert s3server.uploads() == []
+
+
+# ---- through mfud: S3 store + PostgreSQL catalog -------------------------
+
+import shutil  # noqa: E402
+import threading  # noqa: E402
+
+import requests  # noqa: E402
+
+from conftest import SANITIZED, problem  # noqa: E402,F401
+from conftest import media  # noqa: E402,F401 (fixture)
+from services import PgCluster  # noqa: E402
+
+BIG_MIB = int(os.environ.get("MFU_S3_BIG_MIB", "256"))
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with PgCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pgdb(pg, request):
+    name = "m_" + format(abs(hash(request.node.nodeid)), "x")[:12]
+    pg.createdb(name)
+    return name
+
+
+def s3_mfud(factory, s3, pg, db, *extra):
+    return factory(f"--store={s3.store_url()}", f"--catalog={pg.url(db)}",
+                   *extra, env=s3.env)
+
+
+def seed_files(media):
+    mp3 = media["mp3"].read_bytes()
+    return [
+        ("images", ("1_picture001.png", media["png"].read_bytes(),
+                    "image/png")),
+        ("images", ("2_清平乐·村居.jpeg", media["jpeg"].read_bytes(),
+                    "image/jpeg")),
+        ("audios", ("234_清平乐·村居.mp3", mp3, "audio/mpeg")),
+        ("audios", ("234_清平乐·村居.mp3", mp3, "audio/mpeg")),
+        ("audios", ("234_清平乐·村居.mp3", mp3, "audio/mpeg")),
+        ("videos", ("12_清平乐·村居.mp4", media["mp4"].read_bytes(),
+                    "video/mp4")),
+        ("videos", ("3_second.mp4", media["mp4"].read_bytes() + b"\0",
+                    "video/mp4")),
+        ("text", ("explain_text", "最喜小儿无赖，溪头卧剥莲蓬。".encode(),
+                  "text/plain")),
+    ]
+
+
+def rows(pg, db, table):
+    return int(pg.psql(f"SELECT COUNT(*) FROM {table}", db=db))
+
+
+def test_mfud_seed_mix_on_s3_and_postgresql(mfud_factory, s3server, pg,
+                                            pgdb, media):
+    m = s3_mfud(mfud_factory, s3server, pg, pgdb)
+    files = seed_files(media)
+    r = requests.post(m.url + "/item_explain?username=user1", files=files,
+                      timeout=60)
+    assert r.status_code == 201, r.text
+    item = r.json()
+    assert item["text"] == "最喜小儿无赖，溪头卧剥莲蓬。"
+    assert [len(item[g]) for g in ("images", "audios", "videos")] == [2, 3, 2]
+    # the mp3 sent three times is one object; every blob is in the bucket
+    hashes = {f["sha256"] for g in ("images", "audios", "videos")
+              for f in item[g]}
+    assert len(hashes) == 5
+    assert set(s3server.objects()) == {key(h) for h in hashes}
+    assert s3server.uploads() == []
+    assert rows(pg, pgdb, "files") == 7 and rows(pg, pgdb, "items") == 1
+    for (_, (_, data, _)), f in zip(files, item["images"] + item["audios"] +
+                                    item["videos"]):
+        got = requests.get(f["url"], timeout=30)
+        assert got.status_code == 200 and got.content == data
+        part = requests.get(f["url"], headers={"Range": "bytes=10-99"},
+                            timeout=30)
+        assert part.status_code == 206 and part.content == data[10:100]
+    again = requests.get(m.url + "/v1/items/" + item["id"], timeout=10)
+    assert again.status_code == 200 and again.json()["id"] == item["id"]
+
+
+def test_mfud_store_down_is_503_and_nothing_committed(
+        mfud_factory, s3server, pg, pgdb, media):
+    m = s3_mfud(mfud_factory, s3server, pg, pgdb)
+    s3server.stop()
+    r = requests.post(m.url + "/item_explain?username=user1",
+                      files=seed_files(media), timeout=60)
+    problem(r, 503)
+    assert rows(pg, pgdb, "items") == 0 and rows(pg, pgdb, "files") == 0
+    s3server.restart()
+    r = requests.post(m.url + "/item_explain?username=user1",
+                      files=seed_files(media), timeout=60)
+    assert r.status_code == 201, r.text
+    assert rows(pg, pgdb, "items") == 1
+
+
+def test_mfud_catalog_down_is_503_and_gc_takes_the_blobs(
+        mfud_factory, s3server, pg, pgdb, media):
+    m = s3_mfud(mfud_factory, s3server, pg, pgdb)
+    pg.pg_ctl("stop", "-m", "fast")
+    try:
+        r = requests.post(m.url + "/item_explain?username=user1",
+                          files=seed_files(media), timeout=60)
+        problem(r, 503)
+    finally:
+        pg.pg_ctl("start")
+    # with the catalog away nobody can tell whether another node points at
+    # the blobs just stored, so they stay, unreferenced, for gc
+    assert s3server.uploads() == []
+    assert rows(pg, pgdb, "items") == 0
+    g = m.run("gc", f"--store={s3server.store_url()}",
+              f"--catalog={pg.url(pgdb)}", "--gc-grace=0")
+    assert g.returncode == 0, g.stdout + g.stderr
+    assert s3server.objects() == {}
+    r = requests.post(m.url + "/item_explain?username=user1",
+                      files=seed_files(media), timeout=60)
+    assert r.status_code == 201, r.text
+
+
+def test_mfud_gc_on_s3(mfud_factory, s3server, pg, pgdb, media):
+    m = s3_mfud(mfud_factory, s3server, pg, pgdb, "--gc-grace=0")
+    r = requests.post(m.url + "/item_explain?username=user1",
+                      files=seed_files(media), timeout=60)
+    assert r.status_code == 201
+    kept = set(s3server.objects())
+    orphan, _ = put(s3server, b"no item points here")
+    assert key(orphan) in s3server.objects()
+    g = m.run("gc", f"--store={s3server.store_url()}",
+              f"--catalog={pg.url(pgdb)}", "--gc-grace=0")
+    assert g.returncode == 0, g.stdout + g.stderr
+    assert set(s3server.objects()) == kept
+
+
+def big_video(path, mp4, mib):
+    """A real mp4 head with padding after it: sniffed as video/mp4."""
+    head = mp4.read_bytes()
+    block = os.urandom(MIB)
+    with open(path, "wb") as f:
+        f.write(head)
+        for _ in range(mib):
+            f.write(block)
+    return path
+
+
+def curl_upload(url, path, timeout=600):
+    t = time.time()
+    r = subprocess.run(["curl", "-sS", "-o", "/dev/stdout", "-w",
+                        "\n%{http_code}", "-F", f"videos=@{path};type=video/mp4",
+                        url + "/item_explain?username=big"],
+                       capture_output=True, text=True, timeout=timeout)
+    body, code = r.stdout.rsplit("\n", 1)
+    return int(code), body, time.time() - t
+
+
+def test_mfud_large_upload_into_s3_with_flat_memory(
+        mfud_factory, s3server, pg, pgdb, media, tmp_path):
+    path = big_video(tmp_path / "big.mp4", media["mp4"], BIG_MIB)
+    size = os.path.getsize(path)
+    fsm = mfud_factory()
+    code, body, t_fs = curl_upload(fsm.url, path)
+    assert code == 201, body
+    m = s3_mfud(mfud_factory, s3server, pg, pgdb)
+    code, body, t_s3 = curl_upload(m.url, path)
+    assert code == 201, body
+    peak_s3, peak_fs = m.rss_peak_kib(), fsm.rss_peak_kib()
+    print(f"\n{size >> 20} MiB upload: file store {t_fs:.2f} s "
+          f"({size / t_fs / MIB:.0f} MiB/s, peak RSS {peak_fs} KiB); "
+          f"S3 {t_s3:.2f} s ({size / t_s3 / MIB:.0f} MiB/s, "
+          f"peak RSS {peak_s3} KiB)")
+    f = json.loads(body)["videos"][0]
+    assert f["size"] == size
+    assert s3server.objects() == {key(f["sha256"]): size}
+    assert s3server.uploads() == []
+    limit = 160 if SANITIZED else 64
+    assert peak_s3 < limit * 1024, f"peak RSS {peak_s3} KiB"
+    got = requests.get(f["url"], headers={"Range": f"bytes={size - 100}-"},
+                       timeout=60)
+    with open(path, "rb") as fh:
+        fh.seek(size - 100)
+        assert got.status_code == 206 and got.content == fh.read()
+    os.remove(path)
