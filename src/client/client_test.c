@@ -4,12 +4,16 @@
  * the progress line.  The network side is tested against a real mfud in
  * tests/test_client.py.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -228,6 +232,53 @@ static void test_put_checks_files_first(void **state)
   mfu_client_free(c);
 }
 
+static int cancel_now(const struct mfu_progress *p, void *cls)
+{
+  int *calls = cls;
+  (void)p;
+  (*calls)++;
+  return 1;
+}
+
+/* A listener that never accepts: the kernel completes the handshake, so
+ * the request starts and only a cancel can end it early. */
+static void test_cancel(void **state)
+{
+  struct sockaddr_in a;
+  socklen_t alen = sizeof(a);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  char url[64];
+  struct mfu_client *c;
+  struct mfu_upload *u = mfu_upload_new();
+  json_t *rec = NULL;
+  int calls = 0;
+  (void)state;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(s, 4), 0);
+  assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(a.sin_port));
+  c = mfu_client_new(url);
+  assert_non_null(c);
+  assert_int_equal(mfu_client_set_retry(c, 1, 0, 0), 0);
+  assert_int_equal(mfu_upload_set_text(u, "t", 1), 0);
+
+  assert_int_equal(mfu_client_set_progress(c, cancel_now, &calls), 0);
+  assert_int_equal(mfu_client_put(c, u, &rec), MFU_CLIENT_E_CANCELLED);
+  assert_true(calls >= 1);
+  assert_null(rec);
+
+  assert_int_equal(mfu_client_set_progress(c, NULL, NULL), 0);
+  mfu_client_cancel(c);
+  assert_int_equal(mfu_client_put(c, u, &rec), MFU_CLIENT_E_CANCELLED);
+  assert_int_equal(atomic_load(&c->cancel), 0);   /* cleared on return */
+  mfu_upload_free(u);
+  mfu_client_free(c);
+  close(s);
+}
+
 /* ---- the command's arguments ---- */
 
 static const char *env_server;
@@ -444,6 +495,7 @@ int main(void)
     cmocka_unit_test(test_client_handle),
     cmocka_unit_test(test_upload_builder),
     cmocka_unit_test(test_put_checks_files_first),
+    cmocka_unit_test(test_cancel),
     cmocka_unit_test_setup(test_cli_put_groups, setup_env),
     cmocka_unit_test_setup(test_cli_duration_from_name, setup_env),
     cmocka_unit_test_setup(test_cli_usage_errors, setup_env),

@@ -355,10 +355,10 @@ static int setup(struct mfu_client *c, struct mfu_call *k)
   curl_easy_setopt(h, CURLOPT_VERBOSE, (long)c->verbose);
   if(c->connect_ms)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_ms);
-  /* A stalled peer must not hang a client forever: under 1 byte/s for a
-   * minute is a dead connection, and a dead connection is retried. */
+  /* A stalled peer must not hang a client forever: under 1 byte/s for
+   * five minutes is a dead connection, and a dead connection is retried. */
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 300L);
   if(k->mime) {
     curl_easy_setopt(h, CURLOPT_MIMEPOST, k->mime);
     /* Bigger reads from the files mean fewer syscalls per GiB; memory
