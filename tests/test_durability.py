@@ -139,7 +139,7 @@ def test_kill9_restart_gc(mfud_factory, media, tmp_path):
     assert gc.returncode == 0, gc.stdout + gc.stderr
     assert m.tmp_files() == []
     assert len(m.blobs()) == 1
-    m.start()
+    m.start(port=m.port)       # the same address: the record's URLs hold
     got = requests.get(m.url + f"/v1/items/{keep['id']}", timeout=10)
     assert got.status_code == 200 and got.json() == keep
     assert requests.get(keep["images"][0]["url"], timeout=10).content == png

@@ -44,7 +44,7 @@ def test_missing_username(mfud, media):
 
 
 def test_malformed_username(mfud):
-    r = post(mfud, data={"text": "x"}, params={"username": "../etc"})
+    r = post(mfud, files=[("text", (None, "x"))], params={"username": "../etc"})
     check(mfud, r, 400, "bad-username")
 
 
@@ -127,14 +127,15 @@ def test_file_too_large(mfud_factory, media):
 
 def test_text_too_large(mfud_factory):
     m = mfud_factory("--max-text=100")
-    r = post(m, data={"text": "x" * 101})
+    r = post(m, files=[("text", (None, "x" * 101))])
     body = check(m, r, 413, "text-too-large", "text")
     assert body["limit"] == 100
 
 
-def test_too_many_parts(mfud_factory):
+def test_too_many_parts(mfud_factory, media):
     m = mfud_factory("--max-parts=3")
-    r = post(m, files=[("images", (f"{i}.png", b"x")) for i in range(5)])
+    png = open(media["png"], "rb").read()
+    r = post(m, files=[("images", (f"{i}.png", png)) for i in range(5)])
     body = check(m, r, 413, "too-many-parts")
     assert body["limit"] == 3
 
@@ -209,5 +210,6 @@ def test_unknown_route_and_bad_ids(mfud):
 
 
 def test_bad_idempotency_key(mfud):
-    r = post(mfud, data={"text": "x"}, headers={"Idempotency-Key": "a" * 200})
+    r = post(mfud, files=[("text", (None, "x"))],
+             headers={"Idempotency-Key": "a" * 200})
     check(mfud, r, 400, "bad-request")

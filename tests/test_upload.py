@@ -109,9 +109,10 @@ def test_curl_form(mfud, media):
 
 
 def upload(m, user="u", text="t", files=(), headers=None):
+    """multipart/form-data always: text as a plain field, then the files."""
+    parts = ([("text", (None, text))] if text is not None else []) + list(files)
     return requests.post(f"{m.url}/v1/items", params={"username": user},
-                         data={"text": text} if text is not None else None,
-                         files=list(files), headers=headers, timeout=60)
+                         files=parts, headers=headers, timeout=60)
 
 
 def test_text_only_and_plain_text_field(mfud):

@@ -39,7 +39,8 @@ struct mfu_server {
   const struct mfu_config *cfg;
   struct mfu_store *store;
   struct mfu_catalog *catalog;
-  struct mfu_media *media;
+  struct mfu_media *media;          /* sniffing (libmagic) */
+  struct mfu_probe_pool *probes;    /* probing, in mfu-probe workers */
   struct MHD_Daemon *daemon;
   struct mfu_oid_gen oid;
   struct pending pending;

@@ -19,6 +19,7 @@
 
 #include "http_impl.h"
 #include "mfu_media.h"
+#include "mfu_probe.h"
 
 #define CONN_MEMORY (256 * 1024)
 
@@ -349,6 +350,23 @@ static void file_base(struct mfu_server *srv)
              cfg->listen);
 }
 
+/* Two workers: probes are short and mostly wait on the store; more would
+ * only hold more memory on a 2-core machine. */
+static int start_probes(struct mfu_server *srv)
+{
+  char cmd[4096];
+  int rc = mfu_probe_locate(MFU_LIBEXECDIR, cmd, sizeof(cmd));
+  if(rc) {
+    fprintf(stderr, "mfud: cannot find the mfu-probe program (tried beside "
+                    "mfud and in %s; set MFU_PROBE)\n", MFU_LIBEXECDIR);
+    return rc;
+  }
+  rc = mfu_probe_pool_new(cmd, srv->cfg->store, 2, &srv->probes);
+  if(rc)
+    fprintf(stderr, "mfud: cannot start probes: %s\n", mfu_strerror(rc));
+  return rc;
+}
+
 int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
 {
   struct mfu_server *srv = calloc(1, sizeof(*srv));
@@ -377,6 +395,8 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
       goto fail;
     }
   }
+  if((rc = start_probes(srv)))
+    goto fail;
   if((rc = mfu_store_open(cfg->store, &srv->store))) {
     fprintf(stderr, "mfud: cannot open store %s: %s\n", cfg->store,
             mfu_strerror(rc));
@@ -413,6 +433,7 @@ fail:
   if(srv->store)
     mfu_store_close(srv->store);
   mfu_media_free(srv->media);
+  mfu_probe_pool_free(srv->probes);
   pending_destroy(&srv->pending);
 fail_early:
   free(srv);
@@ -427,6 +448,7 @@ void mfu_server_stop(struct mfu_server *srv)
   mfu_catalog_close(srv->catalog);
   mfu_store_close(srv->store);
   mfu_media_free(srv->media);
+  mfu_probe_pool_free(srv->probes);
   pending_destroy(&srv->pending);
   free(srv);
 }

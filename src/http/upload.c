@@ -28,6 +28,7 @@
 #include "http_impl.h"
 #include "mfu_media.h"
 #include "mfu_multipart.h"
+#include "mfu_probe.h"
 #include "mfu_names.h"
 
 #define SNIFF_MAX MFU_MEDIA_SNIFF_LEN
@@ -310,48 +311,14 @@ static int keep_file(struct upload *up, int flags)
   return MFU_OK;
 }
 
-/* The probe reads the stored blob through the store, so it works on any
- * backend; it seeks rarely, so one sequential reader reopened on a seek
- * is enough. */
-struct blob_source {
-  struct mfu_store *store;
-  const char *sha256;
-  struct mfu_store_reader *rd;
-  uint64_t pos;
-};
-
-static int read_at(void *cls, uint64_t off, void *buf, size_t cap,
-                   size_t *n)
-{
-  struct blob_source *b = cls;
-  int rc;
-  if(!b->rd || off != b->pos) {
-    if(b->rd)
-      mfu_store_reader_close(b->rd);
-    b->rd = NULL;
-    rc = mfu_store_read_open(b->store, b->sha256, off, UINT64_MAX, &b->rd);
-    if(rc)
-      return rc;
-    b->pos = off;
-  }
-  rc = mfu_store_read(b->rd, buf, cap, n);
-  if(!rc)
-    b->pos += *n;
-  return rc;
-}
-
 /* What the media says of the stored file; a file that is not what its
  * group holds is refused like a content-type lie. */
 static int probe(struct upload *up, struct mfu_file *f)
 {
   const char *group = group_field(f->group);
-  struct blob_source b = {up->srv->store, f->sha256, NULL, 0};
-  struct mfu_media_source src = {read_at, &b, f->size};
-  struct mfu_media_info info;
-  int rc = mfu_media_probe(up->srv->media, group, &src,
-                           (unsigned)up->cfg->probe_timeout, &info);
-  if(b.rd)
-    mfu_store_reader_close(b.rd);
+  struct mfu_probe_result info;
+  int rc = mfu_probe_run(up->srv->probes, group, f->sha256, f->size,
+                         (unsigned)up->cfg->probe_timeout, &info);
   if(rc == MFU_E_TYPE_MISMATCH)
     return fail(up, rc, (long)f->index, -1, group,
                 "%s[%u] \"%s\" (%s) is not playable as %s", group,

@@ -29,7 +29,8 @@ struct mfu_media {
 /* MEDIA_IMAGES... for "images"...; -1 for anything else. */
 int media_group_parse(const char *group);
 
-/* Once per mfu_media_new: quiet libav (see mfu_media_new). */
+/* Quiet libav (see mfu_media_new); called by the first probe, so that a
+ * program that only sniffs never links libavformat. */
 void media_probe_setup(void);
 
 #endif

@@ -62,9 +62,11 @@ struct mfu_media_policy {
  * *out is owned by the caller and freed with mfu_media_free().
  *
  * libavformat logs to stderr from whatever thread it runs on; a server
- * wants one log format, so this call sets av_log_set_level(AV_LOG_QUIET).
- * That level is libav's process-wide setting, not ours: a program that
- * wants libav's messages raises it again after this call.
+ * wants one log format, so the first mfu_media_probe sets
+ * av_log_set_level(AV_LOG_QUIET).  That level is libav's process-wide
+ * setting, not ours: a program that wants libav's messages raises it
+ * again after its first probe.  A program that only sniffs (mfud) links
+ * media_sniff_dep and never loads libavformat at all.
  *
  * Returns MFU_OK, MFU_E_NOMEM, MFU_E_INVAL (a policy entry that is not a
  * type or a "type/\*" prefix) or MFU_E_INTERNAL (libmagic's database does

@@ -15,6 +15,7 @@
 #include "media_impl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,9 +108,15 @@ static int64_t on_seek(void *opaque, int64_t off, int whence)
   return (int64_t)p->pos;
 }
 
-void media_probe_setup(void)
+static void quiet_libav(void)
 {
   av_log_set_level(AV_LOG_QUIET);
+}
+
+void media_probe_setup(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, quiet_libav);
 }
 
 static void copy_name(char *dst, size_t cap, const char *name)
@@ -296,6 +303,7 @@ int mfu_media_probe(struct mfu_media *m, const char *group,
 
   if(!m || g < 0 || !src || !src->read_at || !info)
     return MFU_E_INVAL;
+  media_probe_setup();
   info_reset(info);
   memset(&p, 0, sizeof(p));
   p.src = src;

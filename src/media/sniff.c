@@ -183,7 +183,6 @@ int mfu_media_new(const struct mfu_media_policy *policy,
     return MFU_E_INTERNAL;
   }
   m->pool[m->npool++] = h;
-  media_probe_setup();
   *out = m;
   return MFU_OK;
 }
