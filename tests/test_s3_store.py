@@ -455,3 +455,165 @@ def test_mfud_large_upload_into_s3_with_flat_memory(
         fh.seek(size - 100)
         assert got.status_code == 206 and got.content == fh.read()
     os.remove(path)
+
+
+# ---- several nodes behind nginx ----------------------------------------
+
+NGINX_CONF = """\
+# Two mfud nodes behind nginx; the same block is in docs/operators.md.
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log {dir}/access.log;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  upstream mfud {{
+    server 127.0.0.1:{p1} max_fails=1 fail_timeout=5s;
+    server 127.0.0.1:{p2} max_fails=1 fail_timeout=5s;
+    keepalive 16;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    client_max_body_size 0;          # mfud enforces --max-body itself
+    proxy_request_buffering off;     # stream uploads, never spool them
+    proxy_buffering off;             # and stream files back
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_read_timeout 300s;
+    proxy_send_timeout 300s;
+    location / {{ proxy_pass http://mfud; }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, root, ports):
+        from conftest import free_port
+        self.dir = str(root)
+        self.port = free_port()
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port,
+                                      p1=ports[0], p2=ports[1]))
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/nginx", "-c", os.path.join(self.dir, "nginx.conf"),
+             "-p", self.dir], stderr=subprocess.PIPE)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/healthz", timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("nginx did not start")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def two_nodes(mfud_factory, s3server, pg, pgdb, tmp_path):
+    nodes = [s3_mfud(mfud_factory, s3server, pg, pgdb) for _ in range(2)]
+    ngx_dir = tmp_path / "nginx"
+    ngx_dir.mkdir()
+    ngx = Nginx(ngx_dir, [n.port for n in nodes])
+    yield nodes, ngx
+    ngx.stop()
+
+
+def test_nodes_behind_nginx_share_store_and_catalog(two_nodes, s3server, pg,
+                                                    pgdb, media):
+    nodes, ngx = two_nodes
+    ids = []
+    for i in range(6):
+        files = seed_files(media)
+        files[0] = ("images", (f"{i}_p.png", media["png"].read_bytes(),
+                               "image/png"))
+        r = requests.post(ngx.url + "/item_explain?username=user1",
+                          files=files, timeout=60)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    # round robin: both nodes took uploads
+    seen = [n.read_log().count('"POST /item_explain" 201') for n in nodes]
+    assert all(seen), seen
+    for i in ids:
+        for n in nodes:
+            it = requests.get(f"{n.url}/v1/items/{i}", timeout=10).json()
+            f = it["videos"][0]
+            got = requests.get(f"{n.url}/files/{f['sha256']}", timeout=30)
+            assert got.status_code == 200 and len(got.content) == f["size"]
+    assert rows(pg, pgdb, "items") == 6
+    assert len(s3server.objects()) == 5   # the seed's five distinct blobs
+    assert s3server.uploads() == []
+
+
+def test_concurrent_identical_uploads_are_one_object(two_nodes, s3server,
+                                                     pg, pgdb, media,
+                                                     tmp_path):
+    nodes, ngx = two_nodes
+    path = big_video(tmp_path / "same.mp4", media["mp4"], 24)  # multipart
+    results = []
+
+    def go(url):
+        results.append(curl_upload(url, path))
+
+    ts = [threading.Thread(target=go, args=(n.url,)) for n in nodes * 2]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=300)
+    assert [r[0] for r in results] == [201] * 4, results
+    shas = {json.loads(r[1])["videos"][0]["sha256"] for r in results}
+    assert len(shas) == 1
+    assert list(s3server.objects()) == [key(shas.pop())]
+    assert s3server.uploads() == []
+    assert rows(pg, pgdb, "items") == 4
+
+
+def test_node_killed_mid_upload_leaves_catalog_consistent(
+        two_nodes, s3server, pg, pgdb, media, tmp_path):
+    nodes, ngx = two_nodes
+    path = big_video(tmp_path / "slow.mp4", media["mp4"], 64)
+    p = subprocess.Popen(["curl", "-sS", "--limit-rate", "8M", "-F",
+                          f"videos=@{path};type=video/mp4",
+                          nodes[0].url + "/item_explain?username=k"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while not s3server.uploads() and time.time() < deadline:
+        time.sleep(0.05)
+    assert s3server.uploads(), "the upload never reached the store"
+    nodes[0].kill9()
+    p.wait(timeout=30)
+    assert rows(pg, pgdb, "items") == 0 and rows(pg, pgdb, "files") == 0
+    # the other node serves on, and its gc sweeps what the crash left
+    r = requests.post(ngx.url + "/item_explain?username=user1",
+                      files=seed_files(media), timeout=60)
+    assert r.status_code == 201, r.text
+    time.sleep(1.1)
+    g = nodes[1].run("gc", f"--store={s3server.store_url()}",
+                     f"--catalog={pg.url(pgdb)}", "--gc-grace=0")
+    assert g.returncode == 0, g.stdout + g.stderr
+    assert s3server.uploads() == []
+    assert s3server.objects("tmp/") == {}
+    assert len(s3server.objects()) == 5
+    for f in r.json()["audios"]:
+        assert requests.get(f["url"], timeout=30).status_code == 200

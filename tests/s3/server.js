@@ -15,6 +15,9 @@
  *    (s3rver answers 501) and UploadPartCopy (501), from s3rver's own
  *    upload directory, and serves ListObjectsV2 through s3rver's V1 listing
  *    (its V2 continuation tokens need DES, which Node's OpenSSL 3 lacks).
+ *  - Serializes writes to one key: S3 makes each PUT, copy and completion
+ *    atomic (the last one wins), while s3rver writes the object's files in
+ *    place, so two at once would mix.
  *  - Test hooks under /__mfu/ (never signed, never forwarded): make the next
  *    N requests that match a method and a query word fail with a status.
  *
@@ -76,6 +79,19 @@ const signer = new SignatureV4({
 let backendPort = 0;
 const faults = [];        /* {method, word, status, count} */
 const stats = { requests: 0, rejected: 0 };
+const keyLocks = new Map(); /* object path -> tail of its write chain */
+
+/* Run fn once every earlier write to the same object path has ended. */
+function serialize(objPath, fn) {
+  const prev = keyLocks.get(objPath) || Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => {});
+  keyLocks.set(objPath, tail);
+  tail.then(() => {
+    if (keyLocks.get(objPath) === tail) keyLocks.delete(objPath);
+  });
+  return run;
+}
 
 function xmlEscape(s) {
   return String(s).replace(/[<>&'"]/g, c => ({
@@ -396,6 +412,15 @@ async function handle(req, res) {
   }
 
   const url = fwdPath + (rawQuery ? '?' + rawQuery : '');
+  const writes = key && (req.method === 'PUT' || req.method === 'DELETE' ||
+                         (req.method === 'POST' && 'uploadId' in q));
+  if (writes) {
+    return serialize(fwdPath, () => forward(req, res, url, body));
+  }
+  return forward(req, res, url, body);
+}
+
+async function forward(req, res, url, body) {
   const headers = Object.assign({}, req.headers);
   delete headers.authorization;   /* s3rver would try (and fail) itself */
   delete headers['transfer-encoding'];
@@ -404,6 +429,7 @@ async function handle(req, res) {
   const up = await backend(req.method, url, headers, body);
   res.writeHead(up.statusCode, up.headers);
   up.pipe(res);
+  await new Promise(resolve => up.on('end', resolve).on('error', resolve));
 }
 
 async function main() {
