@@ -114,6 +114,7 @@ struct mfu_bar {
   uint64_t rate_bytes;
   int width;              /* terminal columns */
   int drawn;
+  int done;               /* the 100% state has been drawn */
   const char *label;      /* download: the file's name */
 };
 

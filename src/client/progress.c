@@ -77,16 +77,18 @@ size_t mfu_bar_format(char *out, size_t n, const struct mfu_progress *p,
   else
     snprintf(head, sizeof(head), "total %3d%%", total);
   mfu_human_bytes(r, sizeof(r), rate);
+  tail[0] = '\0';
   if(rate > 0 && p->total > p->sent) {
     unsigned long left = (unsigned long)((double)(p->total - p->sent) / rate);
     snprintf(tail, sizeof(tail), "%s/s ETA %lu:%02lu", r, left / 60,
              left % 60);
   }
-  else
+  else if(rate > 0)
     snprintf(tail, sizeof(tail), "%s/s", r);
-  /* The name may hold wide characters: budget the bar on a guess of the
-   * line's width, and keep it between 10 and 40 cells. */
-  cols = width - (int)strlen(head) - (int)strlen(tail) - 5;
+  /* The bar keeps its width while the rate and ETA come and go: room for
+   * "1023.9 MiB/s ETA 99:59" is set aside.  Names may hold wide
+   * characters, so this is a guess; 10 to 40 cells. */
+  cols = width - (int)strlen(head) - 22 - 5;
   if(cols > 40)
     cols = 40;
   if(cols < 10)
@@ -144,7 +146,14 @@ int mfu_bar_update(const struct mfu_progress *p, void *cls)
     b->rate_at = t;
     b->rate_bytes = p->sent;
   }
-  if(t - b->last_draw < 0.1 && !(p->total && p->sent == p->total))
+  /* The last step is drawn at once, and only once: libcurl keeps calling
+   * while the server commits. */
+  if(p->total && p->sent == p->total) {
+    if(b->done)
+      return 0;
+    b->done = 1;
+  }
+  else if(t - b->last_draw < 0.1)
     return 0;
   b->last_draw = t;
   draw(b, p);
