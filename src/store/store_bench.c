@@ -3,20 +3,28 @@
  * arrangement: hashing and writing on the caller's thread, or on one or
  * two workers fed by the ring; buffered or O_DIRECT writes.
  *
- *   store_bench DIR [MiB [rounds [THREADS/DIRECT/SLOT_KIB/SLOTS...]]]
+ *   store_bench DIR [MiB[r] [rounds [THREADS/DIRECT/SLOT_KIB/SLOTS...]]]
  *
  * Each round puts one blob of MiB mebibytes (default 1024) in 256 KiB
- * writes, as libmicrohttpd hands a body over, once per arrangement, the
+ * writes, as libmicrohttpd hands a body over, once per arrangement.  With
+ * "r" after MiB the bytes first cross a socket from a sender thread, as
+ * an upload does, so receiving competes for the two cores too; THREADS
+ * -1 is then the reference: write(2) the body to a file with no hash and
+ * no fsync, as nginx does; -2 receives and drops it.  The
  * arrangements alternated round by round because page-cache writeback
  * here varies by seconds between runs.  Printed per arrangement: the
  * median seconds from put_begin to the end of put_commit (durable), and
  * the median seconds the caller spent inside put_write, which is what the
  * receiving thread loses.
  */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mfu_store.h"
 #include "store_fs.h"
@@ -24,7 +32,7 @@
 #define CHUNK (256 * 1024)
 #define SRC (16 << 20)
 #define MAX_ROUNDS 15
-#define MAX_ARR 7
+#define MAX_ARR 8
 
 struct arrangement {
   const char *name;
@@ -32,6 +40,7 @@ struct arrangement {
   size_t slot_size;
   unsigned slots;
   double total[MAX_ROUNDS], caller[MAX_ROUNDS];
+  int n;
 };
 
 static double now(void)
@@ -55,42 +64,133 @@ static double median(double *v, int n)
   return v[n / 2];
 }
 
-static int one(const char *dir, struct arrangement *a, unsigned char *src,
-               uint64_t bytes, int round)
+/* The other end of a socket, sending the body as a client would. */
+struct feeder {
+  int fd;
+  const unsigned char *src;
+  uint64_t bytes;
+};
+
+static void *feed(void *arg)
 {
-  struct store_fs_tuning t;
-  struct mfu_store *s;
+  struct feeder *f = arg;
+  uint64_t off = 0;
+
+  while(off < f->bytes) {
+    ssize_t n = write(f->fd, f->src + off % SRC, CHUNK);
+    if(n <= 0)
+      break;
+    off += (uint64_t)n;
+  }
+  close(f->fd);
+  return NULL;
+}
+
+/* Next chunk of the body: from the socket, or straight from memory. */
+static ssize_t next_chunk(int sock, unsigned char *buf,
+                          const unsigned char *src, uint64_t off,
+                          uint64_t bytes, const unsigned char **at)
+{
+  if(sock < 0) {
+    *at = src + off % SRC;
+    return off < bytes ? CHUNK : 0;
+  }
+  *at = buf;
+  return read(sock, buf, CHUNK);
+}
+
+/* What a plain web server does with a body: write(2), no hash, no fsync
+ * (nginx's client_body_temp_path). */
+static int raw_write(const char *dir, int discard, int sock,
+                     unsigned char *buf, const unsigned char *src,
+                     uint64_t bytes)
+{
+  char path[512];
+  const unsigned char *at;
+  uint64_t off = 0;
+  ssize_t n;
+  int fd, rc = MFU_OK;
+
+  snprintf(path, sizeof(path), "%s/raw-body", dir);
+  fd = open(discard ? "/dev/null" : path,
+            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if(fd < 0)
+    return MFU_E_IO;
+  while((n = next_chunk(sock, buf, src, off, bytes, &at)) > 0) {
+    if(write(fd, at, (size_t)n) != n) {
+      rc = MFU_E_IO;
+      break;
+    }
+    off += (uint64_t)n;
+  }
+  close(fd);
+  unlink(path);
+  return rc;
+}
+
+static int put_all(struct mfu_store *s, int sock, unsigned char *buf,
+                   const unsigned char *src, uint64_t bytes, double *caller)
+{
   struct mfu_store_put *w;
   char hex[MFU_SHA256_HEX];
-  double t0, in_write = 0;
-  uint64_t off, size;
+  const unsigned char *at;
+  uint64_t off = 0, size;
+  ssize_t n;
   int rc, created;
 
+  rc = mfu_store_put_begin(s, NULL, &w);
+  while(!rc && (n = next_chunk(sock, buf, src, off, bytes, &at)) > 0) {
+    double t1 = now();
+    rc = mfu_store_put_write(w, at, (size_t)n);
+    *caller += now() - t1;
+    off += (uint64_t)n;
+  }
+  if(rc) {
+    mfu_store_put_abort(w);
+    return rc;
+  }
+  rc = mfu_store_put_commit(w, hex, &size, &created);
+  return rc ? rc : mfu_store_delete(s, hex);
+}
+
+static int one(const char *dir, struct arrangement *a, int recv,
+               unsigned char *src, uint64_t bytes)
+{
+  static unsigned char buf[CHUNK];
+  struct store_fs_tuning t;
+  struct mfu_store *s;
+  struct feeder fd = {-1, src, bytes};
+  pthread_t thr;
+  int sv[2] = {-1, -1}, rc;
+  double t0;
+
   store_fs_tuning_default(&t);
-  t.threads = a->threads;
+  t.threads = a->threads < 0 ? 0 : a->threads;
   t.direct = a->direct;
   t.slot_size = a->slot_size;
   t.slots = a->slots;
   rc = store_fs_open_tuned(dir, &t, &s);
   if(rc)
     return rc;
-  src[0] = (unsigned char)round;   /* a new blob every time */
-  src[1] = (unsigned char)(a - (struct arrangement *)0);
-  t0 = now();
-  rc = mfu_store_put_begin(s, NULL, &w);
-  for(off = 0; !rc && off < bytes; off += CHUNK) {
-    double t1 = now();
-    rc = mfu_store_put_write(w, src + off % SRC, CHUNK);
-    in_write += now() - t1;
+  src[0]++;   /* a new blob every time */
+  if(recv) {
+    if(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+      return MFU_E_IO;
+    fd.fd = sv[1];
   }
-  if(rc)
-    mfu_store_put_abort(w);
+  t0 = now();
+  if(recv && pthread_create(&thr, NULL, feed, &fd))
+    return MFU_E_NOMEM;
+  a->caller[a->n] = 0;
+  if(a->threads < 0)
+    rc = raw_write(dir, a->threads == -2, sv[0], buf, src, bytes);
   else
-    rc = mfu_store_put_commit(w, hex, &size, &created);
-  a->total[round] = now() - t0;
-  a->caller[round] = in_write;
-  if(!rc)
-    rc = mfu_store_delete(s, hex);
+    rc = put_all(s, sv[0], buf, src, bytes, &a->caller[a->n]);
+  a->total[a->n++] = now() - t0;
+  if(recv) {
+    pthread_join(thr, NULL);
+    close(sv[0]);
+  }
   mfu_store_close(s);
   return rc;
 }
@@ -98,17 +198,20 @@ static int one(const char *dir, struct arrangement *a, unsigned char *src,
 int main(int argc, char **argv)
 {
   struct arrangement arr[] = {
-    {"inline, buffered", 0, 0, 256 << 10, 4, {0}, {0}},
-    {"inline, direct", 0, 1, 1 << 20, 4, {0}, {0}},
-    {"1 worker, buffered, 4x256K", 1, 0, 256 << 10, 4, {0}, {0}},
-    {"1 worker, direct, 4x256K", 1, 1, 256 << 10, 4, {0}, {0}},
-    {"1 worker, direct, 4x1M", 1, 1, 1 << 20, 4, {0}, {0}},
-    {"2 workers, direct, 4x1M", 2, 1, 1 << 20, 4, {0}, {0}},
-    {"2 workers, direct, 8x256K", 2, 1, 256 << 10, 8, {0}, {0}},
+    {"receive only", -2, 0, 1 << 20, 4, {0}, {0}, 0},
+    {"write(2) only (reference)", -1, 0, 1 << 20, 4, {0}, {0}, 0},
+    {"inline, buffered", 0, 0, 1 << 20, 4, {0}, {0}, 0},
+    {"inline, direct", 0, 1, 1 << 20, 4, {0}, {0}, 0},
+    {"1 worker, direct, 4x1M", 1, 1, 1 << 20, 4, {0}, {0}, 0},
+    {"2 workers, buffered, 4x1M", 2, 0, 1 << 20, 4, {0}, {0}, 0},
+    {"2 workers, direct, 4x1M", 2, 1, 1 << 20, 4, {0}, {0}, 0},
+    {"2 workers, direct, 8x256K", 2, 1, 256 << 10, 8, {0}, {0}, 0},
   };
   size_t narr = sizeof(arr) / sizeof(arr[0]), i;
   static char names[MAX_ARR][40];
-  uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
+  char *end = NULL;
+  uint64_t mib = argc > 2 ? strtoull(argv[2], &end, 10) : 1024;
+  int recv = end && *end == 'r';
   int rounds = argc > 3 ? atoi(argv[3]) : 5, r;
   unsigned char *src;
 
@@ -138,14 +241,15 @@ int main(int argc, char **argv)
     src[i] = (unsigned char)(rand() >> 7);
   for(r = 0; r < rounds; r++) {
     for(i = 0; i < narr; i++) {
-      int rc = one(argv[1], &arr[i], src, mib << 20, r);
+      int rc = one(argv[1], &arr[i], recv, src, mib << 20);
       if(rc) {
         fprintf(stderr, "%s: %s\n", arr[i].name, mfu_strerror(rc));
         return 1;
       }
     }
   }
-  printf("%llu MiB, %d rounds, medians\n", (unsigned long long)mib, rounds);
+  printf("%llu MiB%s, %d rounds, medians\n", (unsigned long long)mib,
+         recv ? " received over a socket" : "", rounds);
   printf("%-28s %10s %10s %10s\n", "arrangement", "total s", "MB/s",
          "caller s");
   for(i = 0; i < narr; i++) {

@@ -14,7 +14,8 @@ struct store_fs_tuning {
   size_t slot_size;    /* bytes per buffer, a multiple of 4096 */
   int threads;         /* 0: hash and write on the caller's thread;
                           1: one worker hashes and writes;
-                          2: one worker hashes, another writes */
+                          2: one worker hashes, another writes;
+                          3: one hashes, two write alternate slots */
   int direct;          /* write full buffers with O_DIRECT when the file
                           system allows it (no page cache, no writeback
                           storm at fsync) */

@@ -482,7 +482,7 @@ static void test_large_blobs(void **state)
   }
   sha256_hex(buf, len, want);
   snprintf(path, sizeof(path), "%s/tuned", f->dir);
-  for(threads = 0; threads <= 2; threads++) {
+  for(threads = 0; threads <= 3; threads++) {
     for(direct = 0; direct <= 1; direct++) {
       struct store_fs_tuning t;
       struct mfu_store *s;
@@ -573,7 +573,7 @@ static int nospace_child(const char *dir)
   if(mfu_store_open(url, &s))
     return 1;
   memset(big, 'x', sizeof(big));
-  for(threads = 0; threads <= 2; threads++) {
+  for(threads = 0; threads <= 3; threads++) {
     struct store_fs_tuning t;
     struct mfu_store *ts;
     store_fs_tuning_default(&t);
