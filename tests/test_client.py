@@ -139,6 +139,17 @@ def test_duration_from_name_and_text_file(mfud, media, tmp_path):
     assert json.loads(out.stdout)["audios"][0]["duration"] == 3
 
 
+def test_idempotency_key_flag_repeats_the_first_item(mfud, media):
+    args = ("put", "--server", mfud.url, "--user", "rep", "--text", "t",
+            "--images", media["png"], "--idempotency-key", "nightly-42")
+    first, again = mfu(*args), mfu(*args)
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    assert first.stdout == again.stdout
+    assert [i["id"] for i in items_of(mfud, "rep")] == [first.stdout.strip()]
+    out = mfu(*args[:-1], "bad key\x01")
+    assert out.returncode == 2
+
+
 def test_rejection_is_exit_4_with_server_detail(mfud_factory, media):
     m = mfud_factory("--max-file=10K")
     out = mfu("put", "--server", m.url, "--user", "u", "--videos",

@@ -56,7 +56,10 @@ static int dl_prepare(struct mfu_call *k)
   k->out_base = (uint64_t)st.st_size;
   curl_slist_free_all(k->headers);
   k->headers = NULL;
-  if(c->token)
+  /* The record's url may point at a CDN or a bucket (--public-url): the
+   * token is for our server only. */
+  if(c->token && !strncmp(k->url, c->base, strlen(c->base)) &&
+     (k->url[strlen(c->base)] == '/' || !k->url[strlen(c->base)]))
     rc = add_header(&k->headers, "Authorization: Bearer %s", c->token);
   if(!rc && k->out_base) {
     snprintf(range, sizeof(range), "%llu-",
