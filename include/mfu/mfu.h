@@ -208,9 +208,10 @@ MFU_API int mfu_upload_add_file(struct mfu_upload *u, enum mfu_group g,
                                 const char *name);
 
 /*
- * The Idempotency-Key to send (printable ASCII, 1..255 bytes).  By default
- * each mfu_client_put() draws a fresh random key and keeps it for its
- * retries; set one to make a later put() of the same upload a repeat.
+ * The Idempotency-Key to send (visible ASCII, 1..128 bytes, as mfud takes
+ * it).  By default each mfu_client_put() draws a fresh random key and
+ * keeps it for its retries; set one to make a later put() of the same
+ * upload a repeat.
  */
 MFU_API int mfu_upload_set_idempotency_key(struct mfu_upload *u,
                                            const char *key);

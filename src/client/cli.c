@@ -151,8 +151,8 @@ static int build_upload(struct ctx *x, struct mfu_upload *u)
   if(o->text_file && mfu_upload_set_text_file(u, o->text_file))
     return MFU_EXIT_FAIL;
   if(o->key && mfu_upload_set_idempotency_key(u, o->key)) {
-    fprintf(stderr, "mfu: --idempotency-key: printable ASCII, at most "
-            "255 characters\n");
+    fprintf(stderr, "mfu: --idempotency-key: visible ASCII, at most "
+            "128 characters\n");
     return MFU_EXIT_USAGE;
   }
   for(i = 0; i < o->nfiles; i++) {

@@ -16,6 +16,9 @@
  * that sends more than this is not the one the API describes. */
 #define MFU_MAX_ANSWER (16u << 20)
 
+/* The longest Idempotency-Key mfud accepts (DESIGN.md, HTTP API). */
+#define MFU_MAX_KEY 128
+
 struct mfu_client {
   char *base;           /* server URL, no trailing slash */
   char *user;

@@ -209,6 +209,17 @@ static void test_upload_builder(void **state)
                    MFU_CLIENT_E_INVAL);
   assert_int_equal(mfu_upload_set_idempotency_key(u, "k\n"),
                    MFU_CLIENT_E_INVAL);
+  assert_int_equal(mfu_upload_set_idempotency_key(u, "a b"),
+                   MFU_CLIENT_E_INVAL);
+  {
+    char key[130];
+    memset(key, 'k', 129);
+    key[129] = '\0';
+    assert_int_equal(mfu_upload_set_idempotency_key(u, key),
+                     MFU_CLIENT_E_INVAL);
+    key[128] = '\0';
+    assert_int_equal(mfu_upload_set_idempotency_key(u, key), 0);
+  }
   assert_int_equal(mfu_upload_set_idempotency_key(u, "key-1"), 0);
   mfu_upload_free(u);
 }

@@ -135,7 +135,7 @@ int mfu_upload_set_idempotency_key(struct mfu_upload *u, const char *key)
 {
   char *copy;
 
-  if(!u || !key || !mfu_header_value_ok(key, 255))
+  if(!u || !key || !mfu_header_value_ok(key, MFU_MAX_KEY) || strchr(key, ' '))
     return MFU_CLIENT_E_INVAL;
   copy = strdup(key);
   if(!copy)
