@@ -57,6 +57,10 @@ enum route {
   R_FILE,         /* GET/HEAD /files/{sha256}{.ext} */
   R_HEALTH,
   R_METRICS,
+  R_PAGE,         /* GET / */
+  R_PAGE_ITEM,    /* GET /items/{id} */
+  R_PAGE_USER,    /* GET /users/{name} */
+  R_STATIC,       /* GET /static/{name} */
 };
 
 struct upload;
@@ -121,6 +125,10 @@ enum MHD_Result items_delete(struct request *req,
 /* files.c */
 enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
                           int head);
+
+/* pages.c: an embedded web file by name */
+enum MHD_Result pages_get(struct request *req, struct MHD_Connection *conn,
+                          const char *name);
 
 /* pending.c */
 int pending_init(struct pending *p);

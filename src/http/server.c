@@ -133,7 +133,9 @@ static enum route route_of(const char *url, char *arg, size_t cap)
     {"/item_explain", R_UPLOAD, 1}, {"/v1/items", R_LIST, 1},
     {"/v1/items/", R_ITEM, 0},      {"/item_explain/", R_ITEM, 0},
     {"/files/", R_FILE, 0},         {"/healthz", R_HEALTH, 1},
-    {"/metrics", R_METRICS, 1},
+    {"/metrics", R_METRICS, 1},     {"/", R_PAGE, 1},
+    {"/items/", R_PAGE_ITEM, 0},    {"/users/", R_PAGE_USER, 0},
+    {"/static/", R_STATIC, 0},
   };
   for(size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
     size_t n = strlen(t[i].prefix);
@@ -232,6 +234,10 @@ static enum MHD_Result begin(struct request *req, struct MHD_Connection *conn,
   case R_FILE: return files_get(req, conn, !strcmp(method, "HEAD"));
   case R_HEALTH: return health(req, conn);
   case R_METRICS: return metrics(req, conn);
+  case R_PAGE: return pages_get(req, conn, "index.html");
+  case R_PAGE_ITEM: return pages_get(req, conn, "item.html");
+  case R_PAGE_USER: return pages_get(req, conn, "list.html");
+  case R_STATIC: return pages_get(req, conn, req->arg);
   default: return MHD_NO;
   }
 }

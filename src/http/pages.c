@@ -1,0 +1,54 @@
+/*
+ * pages.c - the web page: GET /, /items/{id}, /users/{name}, /static/...
+ *
+ * The files are compiled into the binary (src/web).  The pages carry no
+ * inline script or style, so the policy below forbids both: a filename
+ * such as <img onerror=...> that slipped past the page's own escaping
+ * still could not run.
+ */
+#include <string.h>
+
+#include "http_impl.h"
+#include "mfu_web.h"
+
+#define PAGE_CSP                                                             \
+  "default-src 'none'; script-src 'self'; style-src 'self'; "               \
+  "img-src 'self' blob: data:; media-src 'self' blob:; "                    \
+  "connect-src 'self'; form-action 'self'; base-uri 'none'; "               \
+  "frame-ancestors 'none'"
+
+enum MHD_Result pages_get(struct request *req, struct MHD_Connection *conn,
+                          const char *name)
+{
+  const unsigned char *data;
+  const char *ctype, *etag, *inm;
+  struct MHD_Response *resp;
+  unsigned status = 200;
+  size_t len;
+  enum MHD_Result r;
+
+  if(mfu_web_asset(name, &data, &len, &ctype) ||
+     mfu_web_asset_etag(name, &etag))
+    return respond_error(req, conn, MFU_E_NOTFOUND, "no page %.80s", name);
+  inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_IF_NONE_MATCH);
+  if(inm && strstr(inm, etag)) {
+    status = 304;
+    len = 0;
+  }
+  resp = MHD_create_response_from_buffer(len, (void *)data,
+                                         MHD_RESPMEM_PERSISTENT);
+  if(!resp)
+    return MHD_NO;
+  if(status == 200)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  req->status = status;
+  r = MHD_queue_response(conn, status, resp);
+  MHD_destroy_response(resp);
+  return r;
+}
