@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "http_impl.h"
+#include "mfu_auth.h"
 #include "mfu_media.h"
 #include "mfu_multipart.h"
 #include "mfu_probe.h"
@@ -33,7 +34,7 @@
 
 #define SNIFF_MAX MFU_MEDIA_SNIFF_LEN
 #define IDEM_KEY_MAX 128
-#define USERNAME_MAX 64
+#define USERNAME_MAX MFU_USERNAME_MAX
 
 enum part_kind { P_NONE, P_TEXT, P_FILE };
 enum { F_CREATED = 1, F_PENDING = 2 };
@@ -381,15 +382,6 @@ static const struct mfu_multipart_callbacks callbacks = {
   .on_part_end = on_part_end,
 };
 
-static int username_ok(const char *u)
-{
-  size_t n = strlen(u);
-  if(n == 0 || n > USERNAME_MAX)
-    return 0;
-  return strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789._-") == n;
-}
-
 static int idem_key_ok(const char *k)
 {
   size_t n = strlen(k);
@@ -408,19 +400,7 @@ static int check_user(struct request *req, struct MHD_Connection *conn,
 {
   const char *u = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
                                               "username");
-  if(req->srv->cfg->auth == MFU_AUTH_TOKEN) {
-    problem_set(p, MFU_E_AUTH, NULL, -1, -1,
-                "this server needs a token: Authorization: Bearer TOKEN");
-    return MFU_E_AUTH;
-  }
-  if(!u || !username_ok(u)) {
-    problem_set(p, MFU_E_USERNAME, "username", -1, -1,
-                "the username parameter is %s; it must be 1 to 64 letters, "
-                "digits, '.', '_' or '-'", u ? "malformed" : "missing");
-    return MFU_E_USERNAME;
-  }
-  strcpy(username, u);
-  return MFU_OK;
+  return auth_request_user(req, conn, p, u, username, USERNAME_MAX + 1);
 }
 
 static int check_body(struct request *req, struct MHD_Connection *conn,
@@ -599,7 +579,8 @@ static int commit(struct upload *up, struct mfu_item *item)
   if(!up->nfiles && !up->text_len)
     return fail(up, MFU_E_EMPTY, -1, -1, NULL,
                 "the upload has neither text nor files");
-  qsort(up->files, up->nfiles, sizeof(*up->files), by_group);
+  if(up->nfiles)
+    qsort(up->files, up->nfiles, sizeof(*up->files), by_group);
   memset(item, 0, sizeof(*item));
   item->created_at = (int64_t)time(NULL);
   mfu_oid_next(&srv->oid, item->created_at, item->id);

@@ -53,13 +53,11 @@ static int read_at(void *cls, uint64_t off, void *buf, size_t cap,
 }
 
 /* What a hostile file can make a demuxer do is bounded here too, not only
- * by the parent's timeout: no file writes, bounded memory. */
+ * by the parent's timeout: bounded memory, and no life past the server. */
 static void limit_self(void)
 {
-  struct rlimit fsize = {0, 0};
   struct rlimit as = {1ull << 30, 1ull << 30};
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  setrlimit(RLIMIT_FSIZE, &fsize);
   if(!SANITIZED)      /* ASan reserves terabytes of address space */
     setrlimit(RLIMIT_AS, &as);
 }

@@ -155,7 +155,9 @@ static int64_t now_ms(void)
   return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Read one answer line before the deadline; 0 on success. */
+enum { ASK_OK = 0, ASK_DEAD = -1, ASK_TIMEOUT = -2 };
+
+/* Read one answer line before the deadline. */
 static int read_line(int fd, char *buf, size_t cap, int64_t deadline)
 {
   size_t len = 0;
@@ -163,18 +165,18 @@ static int read_line(int fd, char *buf, size_t cap, int64_t deadline)
     struct pollfd pfd = {fd, POLLIN, 0};
     int64_t left = deadline - now_ms();
     ssize_t n;
-    if(left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-      return -1;
+    if(left <= 0 || poll(&pfd, 1, (int)left) == 0)
+      return ASK_TIMEOUT;
     n = read(fd, buf + len, cap - 1 - len);
     if(n <= 0)
-      return -1;
+      return ASK_DEAD;
     len += (size_t)n;
     if(memchr(buf, '\n', len)) {
       buf[len] = '\0';
-      return 0;
+      return ASK_OK;
     }
   }
-  return -1;
+  return ASK_DEAD;
 }
 
 static int ask(struct mfu_probe_pool *p, struct worker *w, const char *req,
@@ -182,9 +184,9 @@ static int ask(struct mfu_probe_pool *p, struct worker *w, const char *req,
 {
   size_t len = strlen(req);
   if(!w->pid && start_worker(p, w))
-    return -1;
+    return ASK_DEAD;
   if(write(w->in, req, len) != (ssize_t)len)
-    return -1;
+    return ASK_DEAD;
   /* A second of slack for the worker's own start and the store's I/O. */
   return read_line(w->out, ans, cap, now_ms() + timeout_ms + 1000);
 }
@@ -217,9 +219,16 @@ int mfu_probe_run(struct mfu_probe_pool *p, const char *group,
   snprintf(req, sizeof(req), "%s %s %llu %u\n", group, sha256,
            (unsigned long long)size, timeout_ms);
   w = take(p);
-  if(ask(p, w, req, ans, sizeof(ans), timeout_ms)) {
-    /* Hung, crashed or never started: this probe is unknown, the next
-     * one gets a fresh worker. */
+  rc = ask(p, w, req, ans, sizeof(ans), timeout_ms);
+  if(rc == ASK_DEAD) {
+    /* The worker may have died before this probe (or never started):
+     * one more try on a fresh one, so that costs nothing. */
+    stop_worker(w);
+    rc = ask(p, w, req, ans, sizeof(ans), timeout_ms);
+  }
+  if(rc != ASK_OK) {
+    /* Hung or crashed on this file: the probe is unknown, the next one
+     * gets a fresh worker. */
     stop_worker(w);
     rc = MFU_OK;
   }
