@@ -18,6 +18,7 @@ def test_scenario_on_postgresql(pg_url):
     r = run(pg_url, "check")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "ok delete returns only unshared blobs" in r.stdout
+    assert "ok revoked token finds nobody" in r.stdout
 
 
 def test_same_scenario_on_sqlite(tmp_path):
@@ -26,15 +27,16 @@ def test_same_scenario_on_sqlite(tmp_path):
 
 
 def test_schema_matches_the_migrations(pg_cluster, pg_url):
-    assert run(pg_url, "version").stdout.strip() == "1"
+    assert run(pg_url, "version").stdout.strip() == "2"
     db = pg_url.rsplit("/", 1)[1]
     cols = pg_cluster.psql(
         "SELECT table_name || '.' || column_name FROM "
         "information_schema.columns WHERE table_schema = 'public' "
         "ORDER BY 1", db=db).split()
     assert "files.sha256" in cols and "idempotency.key" in cols
+    assert "tokens.hash" in cols and "users.username" in cols
     assert pg_cluster.psql("SELECT COUNT(*) FROM schema_version",
-                           db=db).strip() == "1"
+                           db=db).strip() == "2"
 
 
 def test_nodes_migrating_at_once_apply_each_step_once(pg_cluster, pg_url):
@@ -43,10 +45,10 @@ def test_nodes_migrating_at_once_apply_each_step_once(pg_cluster, pg_url):
                               text=True) for _ in range(6)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
-    assert all(o[0].strip() == "1" for o in outs)
+    assert all(o[0].strip() == "2" for o in outs)
     db = pg_url.rsplit("/", 1)[1]
     assert pg_cluster.psql("SELECT COUNT(*) FROM schema_version",
-                           db=db).strip() == "1"
+                           db=db).strip() == "2"
 
 
 def test_many_nodes_and_threads_write_at_once(pg_url):

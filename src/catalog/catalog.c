@@ -151,3 +151,62 @@ int mfu_catalog_idem_get(struct mfu_catalog *c, const char *username,
 {
   return c->ops->idem_get(c, username, key, ttl, id);
 }
+
+void mfu_token_list_free(struct mfu_token *v, size_t n)
+{
+  size_t i;
+
+  if(!v)
+    return;
+  for(i = 0; i < n; i++) {
+    free(v[i].username);
+    free(v[i].label);
+  }
+  free(v);
+}
+
+int mfu_catalog_user_add(struct mfu_catalog *c, const char *username)
+{
+  if(!username || !*username)
+    return MFU_E_INVAL;
+  return c->ops->user_add(c, username);
+}
+
+int mfu_catalog_user_list(struct mfu_catalog *c, char ***names, size_t *n)
+{
+  *names = NULL;
+  *n = 0;
+  return c->ops->user_list(c, names, n);
+}
+
+int mfu_catalog_token_add(struct mfu_catalog *c, const char *username,
+                          const char *hash_hex, const char *label,
+                          int64_t *id)
+{
+  *id = 0;
+  if(!username || !hash_hex)
+    return MFU_E_INVAL;
+  return c->ops->token_add(c, username, hash_hex, label ? label : "", id);
+}
+
+int mfu_catalog_token_list(struct mfu_catalog *c, const char *username,
+                           struct mfu_token **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  return c->ops->token_list(c, username, out, n);
+}
+
+int mfu_catalog_token_revoke(struct mfu_catalog *c, int64_t id)
+{
+  return c->ops->token_revoke(c, id);
+}
+
+int mfu_catalog_token_user(struct mfu_catalog *c, const char *hash_hex,
+                           char *username, size_t cap)
+{
+  if(!cap || !hash_hex)
+    return MFU_E_INVAL;
+  username[0] = '\0';
+  return c->ops->token_user(c, hash_hex, username, cap);
+}

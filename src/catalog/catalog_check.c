@@ -164,6 +164,62 @@ static void check_list(struct mfu_catalog *c, struct mfu_oid_gen *g)
   mfu_item_list_free(v, n);
 }
 
+/* Users and tokens; names are fresh so the check may run again on one
+ * database. */
+static void check_tokens(struct mfu_catalog *c, struct mfu_oid_gen *g)
+{
+  char user[40], other[40], h1[65], h2[65], who[80], **names = NULL;
+  struct mfu_token *t = NULL;
+  size_t n = 0, i;
+  int64_t id1 = 0, id2 = 0;
+  int found = 0;
+
+  mfu_oid_next(g, (int64_t)time(NULL), who);
+  snprintf(user, sizeof(user), "tok-%.24s", who);
+  snprintf(other, sizeof(other), "none-%.24s", who);
+  snprintf(h1, sizeof(h1), "%.24s%.24s%.16s", who, who, who);
+  memcpy(h2, h1, sizeof(h2));
+  h2[0] = h2[0] == 'f' ? 'e' : 'f';
+  CHECK(mfu_catalog_user_add(c, user) == MFU_OK, "user add");
+  CHECK(mfu_catalog_user_add(c, user) == MFU_E_EXISTS, "user add twice");
+  CHECK(mfu_catalog_user_list(c, &names, &n) == MFU_OK && n >= 1,
+        "user list");
+  for(i = 0; i < n; i++)
+    found |= !strcmp(names[i], user);
+  mfu_catalog_strings_free(names, n);
+  CHECK(found, "user listed");
+  CHECK(mfu_catalog_token_add(c, other, h1, "x", &id1) == MFU_E_NOTFOUND,
+        "token of an unknown user");
+  CHECK(mfu_catalog_token_add(c, user, h1, "laptop", &id1) == MFU_OK &&
+        id1 > 0, "token add");
+  CHECK(mfu_catalog_token_add(c, user, h1, "again", &id2) == MFU_E_EXISTS,
+        "token hash is unique");
+  CHECK(mfu_catalog_token_add(c, user, h2, NULL, &id2) == MFU_OK &&
+        id2 > id1, "second token");
+  CHECK(mfu_catalog_token_user(c, h1, who, sizeof(who)) == MFU_OK &&
+        !strcmp(who, user), "token finds its user");
+  CHECK(mfu_catalog_token_list(c, user, &t, &n) == MFU_OK && n == 2 &&
+        t[0].id == id1 && !strcmp(t[0].label, "laptop") &&
+        !strcmp(t[1].label, "") && !t[0].revoked_at, "token list");
+  mfu_token_list_free(t, n);
+  CHECK(mfu_catalog_token_revoke(c, id1) == MFU_OK, "revoke");
+  CHECK(mfu_catalog_token_revoke(c, id1) == MFU_OK, "revoke twice");
+  CHECK(mfu_catalog_token_revoke(c, id2 + 1000000) == MFU_E_NOTFOUND,
+        "revoke an unknown id");
+  CHECK(mfu_catalog_token_user(c, h1, who, sizeof(who)) == MFU_E_NOTFOUND,
+        "revoked token finds nobody");
+  CHECK(mfu_catalog_token_user(c, h2, who, sizeof(who)) == MFU_OK,
+        "other token still live");
+  CHECK(mfu_catalog_token_list(c, NULL, &t, &n) == MFU_OK && n >= 2,
+        "all tokens");
+  for(i = 0; i < n; i++) {
+    if(t[i].id == id1)
+      found = t[i].revoked_at > 0 ? 2 : 0;
+  }
+  mfu_token_list_free(t, n);
+  CHECK(found == 2, "revoked_at listed");
+}
+
 struct load {
   struct mfu_catalog *c;
   struct mfu_oid_gen *g;
@@ -259,6 +315,7 @@ int main(int argc, char **argv)
     check_roundtrip(c, &g);
     check_idem_and_delete(c, &g);
     check_list(c, &g);
+    check_tokens(c, &g);
     rc = 0;
   }
   else if(!strcmp(argv[2], "load") && argc == 6)

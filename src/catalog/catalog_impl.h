@@ -60,6 +60,26 @@ struct catalog_ops {
    * returned, as when there is none. */
   int (*idem_get)(struct mfu_catalog *c, const char *username,
                   const char *key, int64_t ttl, char *id);
+  /* INSERT a users row (created_at now); MFU_E_EXISTS when taken. */
+  int (*user_add)(struct mfu_catalog *c, const char *username);
+  /* Usernames ORDER BY username into a malloc'd array of malloc'd
+   * strings (NULL when *n is 0). */
+  int (*user_list)(struct mfu_catalog *c, char ***names, size_t *n);
+  /* In one transaction: check the user exists (else MFU_E_NOTFOUND),
+   * take id = MAX(id) + 1 and insert the row; MFU_E_EXISTS if the hash
+   * (or, racing another node, the id) is taken. */
+  int (*token_add)(struct mfu_catalog *c, const char *username,
+                   const char *hash_hex, const char *label, int64_t *id);
+  /* WHERE username = ? (all when NULL) ORDER BY id; *out malloc'd. */
+  int (*token_list)(struct mfu_catalog *c, const char *username,
+                    struct mfu_token **out, size_t *n);
+  /* SET revoked_at = now WHERE id = ? AND revoked_at IS NULL;
+   * MFU_E_NOTFOUND when no row has the id. */
+  int (*token_revoke)(struct mfu_catalog *c, int64_t id);
+  /* username WHERE hash = ? AND revoked_at IS NULL, copied with its NUL
+   * into out; MFU_E_NOTFOUND when none, MFU_E_INVAL if cap is short. */
+  int (*token_user)(struct mfu_catalog *c, const char *hash_hex, char *out,
+                    size_t cap);
 };
 
 struct mfu_catalog {

@@ -671,6 +671,184 @@ static int pg_idem_get(struct mfu_catalog *cat, const char *username,
   return rc;
 }
 
+/* --- users and tokens ---------------------------------------------------- */
+
+static int pg_user_add(struct mfu_catalog *cat, const char *username)
+{
+  struct pg_catalog *c = (struct pg_catalog *)cat;
+  char at[24];
+  const char *v[2] = {username, at};
+  PGconn *k;
+  int rc = begin(c, "BEGIN", &k);
+
+  if(rc)
+    return rc;
+  snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+  return finish(c, k, command(k, "INSERT INTO users (username, created_at) "
+                              "VALUES ($1, $2)", 2, v));
+}
+
+static int pg_user_list(struct mfu_catalog *cat, char ***names, size_t *n)
+{
+  struct pg_catalog *c = (struct pg_catalog *)cat;
+  PGresult *res = NULL;
+  PGconn *k;
+  char **v = NULL;
+  int rc = begin(c, BEGIN_READ, &k), i, rows = 0, nomem = 0;
+
+  if(rc)
+    return rc;
+  rc = query(k, "SELECT username FROM users ORDER BY username", 0, NULL,
+             PGRES_TUPLES_OK, &res);
+  rc = finish(c, k, rc);
+  if(rc)
+    return rc;
+  rows = PQntuples(res);
+  if(rows && !(v = calloc((size_t)rows, sizeof(*v))))
+    nomem = 1;
+  for(i = 0; v && i < rows; i++)
+    v[i] = col(res, i, 0, &nomem);
+  PQclear(res);
+  if(nomem) {
+    mfu_catalog_strings_free(v, (size_t)rows);
+    return MFU_E_NOMEM;
+  }
+  *names = v;
+  *n = (size_t)rows;
+  return MFU_OK;
+}
+
+static int token_insert(PGconn *k, const char *username, const char *hash,
+                        const char *label, int64_t *id)
+{
+  char at[24];
+  const char *v[4] = {username, hash, label, at};
+  PGresult *res;
+  int rc;
+
+  rc = query(k, "SELECT 1 FROM users WHERE username = $1", 1, v,
+             PGRES_TUPLES_OK, &res);
+  if(rc)
+    return rc;
+  rc = PQntuples(res) ? MFU_OK : MFU_E_NOTFOUND;
+  PQclear(res);
+  if(rc)
+    return rc;
+  snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+  /* Two nodes adding at once may pick the same id: the loser gets
+   * MFU_E_EXISTS from the PRIMARY KEY and nothing is written. */
+  rc = query(k, "INSERT INTO tokens (id, username, hash, label, created_at)"
+             " SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4 FROM tokens"
+             " RETURNING id", 4, v, PGRES_TUPLES_OK, &res);
+  if(rc)
+    return rc;
+  *id = col_ll(res, 0, 0, 0);
+  PQclear(res);
+  return MFU_OK;
+}
+
+static int pg_token_add(struct mfu_catalog *cat, const char *username,
+                        const char *hash, const char *label, int64_t *id)
+{
+  struct pg_catalog *c = (struct pg_catalog *)cat;
+  PGconn *k;
+  int rc = begin(c, "BEGIN", &k);
+
+  if(rc)
+    return rc;
+  rc = finish(c, k, token_insert(k, username, hash, label, id));
+  if(rc)
+    *id = 0;
+  return rc;
+}
+
+static int pg_token_list(struct mfu_catalog *cat, const char *username,
+                         struct mfu_token **out, size_t *n)
+{
+  struct pg_catalog *c = (struct pg_catalog *)cat;
+  const char *v[1] = {username};
+  struct mfu_token *t = NULL;
+  PGresult *res = NULL;
+  PGconn *k;
+  int rc = begin(c, BEGIN_READ, &k), i, rows, nomem = 0;
+
+  if(rc)
+    return rc;
+  rc = query(k, username
+             ? "SELECT id, username, label, created_at, revoked_at "
+               "FROM tokens WHERE username = $1 ORDER BY id"
+             : "SELECT id, username, label, created_at, revoked_at "
+               "FROM tokens ORDER BY id", username ? 1 : 0, v,
+             PGRES_TUPLES_OK, &res);
+  rc = finish(c, k, rc);
+  if(rc)
+    return rc;
+  rows = PQntuples(res);
+  if(rows && !(t = calloc((size_t)rows, sizeof(*t))))
+    nomem = 1;
+  for(i = 0; t && i < rows; i++) {
+    t[i].id = col_ll(res, i, 0, 0);
+    t[i].username = col(res, i, 1, &nomem);
+    t[i].label = col(res, i, 2, &nomem);
+    t[i].created_at = col_ll(res, i, 3, 0);
+    t[i].revoked_at = col_ll(res, i, 4, 0);
+    if(!t[i].username || !t[i].label)
+      nomem = 1;
+  }
+  PQclear(res);
+  if(nomem) {
+    mfu_token_list_free(t, (size_t)rows);
+    return MFU_E_NOMEM;
+  }
+  *out = t;
+  *n = (size_t)rows;
+  return MFU_OK;
+}
+
+static int pg_token_revoke(struct mfu_catalog *cat, int64_t id)
+{
+  struct pg_catalog *c = (struct pg_catalog *)cat;
+  char sid[24], at[24];
+  const char *v[2] = {sid, at};
+  PGresult *res;
+  PGconn *k;
+  int rc = begin(c, "BEGIN", &k);
+
+  if(rc)
+    return rc;
+  snprintf(sid, sizeof(sid), "%lld", (long long)id);
+  snprintf(at, sizeof(at), "%lld", (long long)time(NULL));
+  rc = query(k, "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) "
+             "WHERE id = $1", 2, v, PGRES_COMMAND_OK, &res);
+  if(!rc) {
+    if(!strcmp(PQcmdTuples(res), "0"))
+      rc = MFU_E_NOTFOUND;
+    PQclear(res);
+  }
+  return finish(c, k, rc);
+}
+
+static int pg_token_user(struct mfu_catalog *cat, const char *hash,
+                         char *out, size_t cap)
+{
+  const char *v[1] = {hash};
+  PGresult *res = NULL;
+  int rc = one_row((struct pg_catalog *)cat,
+                   "SELECT username FROM tokens WHERE hash = $1 "
+                   "AND revoked_at IS NULL", 1, v, &res);
+
+  if(!rc) {
+    const char *u = PQgetvalue(res, 0, 0);
+
+    if(strlen(u) >= cap)
+      rc = MFU_E_INVAL;
+    else
+      memcpy(out, u, strlen(u) + 1);
+  }
+  PQclear(res);
+  return rc;
+}
+
 /* --- open and close ------------------------------------------------------ */
 
 static int migrate_locked(PGconn *k)
@@ -749,6 +927,12 @@ static const struct catalog_ops pg_ops = {
   .blob_refs = pg_blob_refs,
   .blob_type = pg_blob_type,
   .idem_get = pg_idem_get,
+  .user_add = pg_user_add,
+  .user_list = pg_user_list,
+  .token_add = pg_token_add,
+  .token_list = pg_token_list,
+  .token_revoke = pg_token_revoke,
+  .token_user = pg_token_user,
 };
 
 int mfu_catalog_pg_open(const char *url, struct mfu_catalog **out)

@@ -46,6 +46,15 @@ enum stmt_id {
   ST_IDEM_GET,
   ST_IDEM_EXPIRE,
   ST_MIGRATION_RECORD,
+  ST_USER_ADD,
+  ST_USER_LIST,
+  ST_USER_EXISTS,
+  ST_TOKEN_NEXT,
+  ST_TOKEN_INSERT,
+  ST_TOKEN_LIST_ALL,
+  ST_TOKEN_LIST_USER,
+  ST_TOKEN_REVOKE,
+  ST_TOKEN_USER,
   ST_COUNT
 };
 
@@ -90,6 +99,23 @@ static const char *const stmt_sql[ST_COUNT] = {
     "WHERE username = ?1 AND key = ?2",
   [ST_IDEM_EXPIRE] = "DELETE FROM idempotency WHERE created_at < ?1",
   [ST_MIGRATION_RECORD] = MIGRATION_RECORD_SQLITE,
+  [ST_USER_ADD] = "INSERT INTO users (username, created_at) VALUES (?1, ?2)",
+  [ST_USER_LIST] = "SELECT username FROM users ORDER BY username",
+  [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE username = ?1",
+  [ST_TOKEN_NEXT] = "SELECT COALESCE(MAX(id), 0) + 1 FROM tokens",
+  [ST_TOKEN_INSERT] =
+    "INSERT INTO tokens (id, username, hash, label, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)",
+  [ST_TOKEN_LIST_ALL] =
+    "SELECT id, username, label, created_at, revoked_at FROM tokens "
+    "ORDER BY id",
+  [ST_TOKEN_LIST_USER] =
+    "SELECT id, username, label, created_at, revoked_at FROM tokens "
+    "WHERE username = ?1 ORDER BY id",
+  [ST_TOKEN_REVOKE] =
+    "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+  [ST_TOKEN_USER] =
+    "SELECT username FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
 };
 
 struct conn {
@@ -735,6 +761,200 @@ static int sq_idem_get(struct mfu_catalog *cat, const char *username,
   return rc;
 }
 
+/* --- users and tokens --------------------------------------------------- */
+
+static int sq_user_add(struct mfu_catalog *cat, const char *username)
+{
+  struct sq_catalog *c = (struct sq_catalog *)cat;
+  sqlite3_stmt *st;
+  int rc;
+
+  pthread_mutex_lock(&c->write_mu);
+  st = stmt(&c->writer, ST_USER_ADD);
+  if(st) {
+    bind_str(st, 1, username);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+  }
+  rc = run(&c->writer, st);
+  pthread_mutex_unlock(&c->write_mu);
+  return rc;
+}
+
+static int sq_user_list(struct mfu_catalog *cat, char ***names, size_t *n)
+{
+  struct sq_catalog *c = (struct sq_catalog *)cat;
+  struct conn *k = reader_get(c);
+  sqlite3_stmt *st = stmt(k, ST_USER_LIST);
+  char **v = NULL;
+  size_t nv = 0, cap = 0;
+  int rc = MFU_OK, src = SQLITE_DONE;
+
+  if(!st)
+    rc = map_rc(sqlite3_extended_errcode(k->db));
+  while(!rc && (src = step(k, st)) == SQLITE_ROW) {
+    char *name = col_str(st, 0, 0);
+    if(nv == cap) {
+      size_t ncap = cap ? 2 * cap : 8;
+      char **nvv = realloc(v, ncap * sizeof(*nvv));
+      if(!nvv) {
+        free(name);
+        rc = MFU_E_NOMEM;
+        break;
+      }
+      v = nvv;
+      cap = ncap;
+    }
+    if(!name)
+      rc = MFU_E_NOMEM;
+    else
+      v[nv++] = name;
+  }
+  if(!rc && src != SQLITE_DONE)
+    rc = map_rc(src);
+  if(st)
+    done(st);
+  reader_put(c, k);
+  if(rc) {
+    mfu_catalog_strings_free(v, nv);
+    return rc;
+  }
+  *names = v;
+  *n = nv;
+  return MFU_OK;
+}
+
+static int token_insert_in_tx(struct conn *k, const char *username,
+                              const char *hash, const char *label,
+                              int64_t *id)
+{
+  sqlite3_stmt *st = stmt(k, ST_USER_EXISTS);
+  int src;
+
+  if(!st)
+    return map_rc(sqlite3_extended_errcode(k->db));
+  bind_str(st, 1, username);
+  src = step(k, st);
+  done(st);
+  if(src != SQLITE_ROW)
+    return src == SQLITE_DONE ? MFU_E_NOTFOUND : map_rc(src);
+  st = stmt(k, ST_TOKEN_NEXT);
+  if(!st)
+    return map_rc(sqlite3_extended_errcode(k->db));
+  src = step(k, st);
+  if(src == SQLITE_ROW)
+    *id = sqlite3_column_int64(st, 0);
+  done(st);
+  if(src != SQLITE_ROW)
+    return map_rc(src);
+  st = stmt(k, ST_TOKEN_INSERT);
+  if(!st)
+    return map_rc(sqlite3_extended_errcode(k->db));
+  sqlite3_bind_int64(st, 1, *id);
+  bind_str(st, 2, username);
+  bind_str(st, 3, hash);
+  bind_str(st, 4, label);
+  sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+  return run(k, st);
+}
+
+static int sq_token_add(struct mfu_catalog *cat, const char *username,
+                        const char *hash, const char *label, int64_t *id)
+{
+  struct sq_catalog *c = (struct sq_catalog *)cat;
+  int rc;
+
+  pthread_mutex_lock(&c->write_mu);
+  rc = run_id(&c->writer, ST_BEGIN_WRITE);
+  if(!rc)
+    rc = token_insert_in_tx(&c->writer, username, hash, label, id);
+  rc = finish_tx(&c->writer, rc);
+  pthread_mutex_unlock(&c->write_mu);
+  if(rc)
+    *id = 0;
+  return rc;
+}
+
+static int read_token(sqlite3_stmt *st, struct mfu_token *t)
+{
+  t->id = sqlite3_column_int64(st, 0);
+  t->username = col_str(st, 1, 0);
+  t->label = col_str(st, 2, 0);
+  t->created_at = sqlite3_column_int64(st, 3);
+  t->revoked_at = sqlite3_column_int64(st, 4);  /* NULL reads as 0 */
+  return t->username && t->label ? MFU_OK : MFU_E_NOMEM;
+}
+
+static int sq_token_list(struct mfu_catalog *cat, const char *username,
+                         struct mfu_token **out, size_t *n)
+{
+  struct sq_catalog *c = (struct sq_catalog *)cat;
+  struct conn *k = reader_get(c);
+  sqlite3_stmt *st = stmt(k, username ? ST_TOKEN_LIST_USER
+                                      : ST_TOKEN_LIST_ALL);
+  struct mfu_token *v = NULL;
+  size_t nv = 0, cap = 0;
+  int rc = MFU_OK, src = SQLITE_DONE;
+
+  if(!st)
+    rc = map_rc(sqlite3_extended_errcode(k->db));
+  else if(username)
+    bind_str(st, 1, username);
+  while(!rc && (src = step(k, st)) == SQLITE_ROW) {
+    if(nv == cap) {
+      size_t ncap = cap ? 2 * cap : 8;
+      struct mfu_token *nvv = realloc(v, ncap * sizeof(*nvv));
+      if(!nvv) {
+        rc = MFU_E_NOMEM;
+        break;
+      }
+      v = nvv;
+      cap = ncap;
+    }
+    memset(&v[nv], 0, sizeof(v[nv]));
+    rc = read_token(st, &v[nv++]);   /* counted first: freed if half read */
+  }
+  if(!rc && src != SQLITE_DONE)
+    rc = map_rc(src);
+  if(st)
+    done(st);
+  reader_put(c, k);
+  if(rc) {
+    mfu_token_list_free(v, nv);
+    return rc;
+  }
+  *out = v;
+  *n = nv;
+  return MFU_OK;
+}
+
+static int sq_token_revoke(struct mfu_catalog *cat, int64_t id)
+{
+  struct sq_catalog *c = (struct sq_catalog *)cat;
+  sqlite3_stmt *st;
+  int rc;
+
+  pthread_mutex_lock(&c->write_mu);
+  st = stmt(&c->writer, ST_TOKEN_REVOKE);
+  if(st) {
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+  }
+  rc = run(&c->writer, st);
+  if(!rc && sqlite3_changes(c->writer.db) == 0)
+    rc = MFU_E_NOTFOUND;
+  pthread_mutex_unlock(&c->write_mu);
+  return rc;
+}
+
+static int sq_token_user(struct mfu_catalog *cat, const char *hash,
+                         char *out, size_t cap)
+{
+  struct strbuf b = {out, cap};
+
+  return read_one((struct sq_catalog *)cat, ST_TOKEN_USER, hash, get_str,
+                  &b);
+}
+
 /* --- open and close ---------------------------------------------------- */
 
 static void conn_close(struct conn *k)
@@ -858,6 +1078,12 @@ static const struct catalog_ops sqlite_ops = {
   .blob_refs = sq_blob_refs,
   .blob_type = sq_blob_type,
   .idem_get = sq_idem_get,
+  .user_add = sq_user_add,
+  .user_list = sq_user_list,
+  .token_add = sq_token_add,
+  .token_list = sq_token_list,
+  .token_revoke = sq_token_revoke,
+  .token_user = sq_token_user,
 };
 
 int mfu_catalog_sqlite_open(const char *rest, struct mfu_catalog **out)

@@ -91,7 +91,7 @@ static void test_migrations_idempotent(void **state)
   int v = -1;
 
   assert_int_equal(mfu_catalog_schema_version(f->c, &v), MFU_OK);
-  assert_int_equal(v, 1);
+  assert_int_equal(v, 2);
   assert_int_equal(mfu_catalog_ping(f->c), MFU_OK);
   make_file(&fl, MFU_GROUP_IMAGES, 0, "a.png", SHA_A);
   make_item(&it, &fl, 1, "6571d2a4c3f1e2b0a1000001", "user1");
@@ -100,7 +100,7 @@ static void test_migrations_idempotent(void **state)
   mfu_catalog_close(f->c);
   assert_int_equal(mfu_catalog_open(f->url, &f->c), MFU_OK);
   assert_int_equal(mfu_catalog_schema_version(f->c, &v), MFU_OK);
-  assert_int_equal(v, 1);
+  assert_int_equal(v, 2);
   assert_int_equal(mfu_catalog_item_get(f->c, it.id, &got), MFU_OK);
   assert_int_equal(got->nfiles, 1);
   mfu_item_free(got);

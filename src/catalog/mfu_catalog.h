@@ -128,4 +128,45 @@ int mfu_catalog_blob_refs(struct mfu_catalog *c, const char *sha256_hex,
 int mfu_catalog_idem_get(struct mfu_catalog *c, const char *username,
                          const char *key, int64_t ttl, char *id);
 
+/*
+ * Users and API tokens (mfud user/token, and every authenticated request).
+ * The catalog keeps only a token's SHA-256 as 64 lower-case hex digits;
+ * the token itself is shown once, when it is made.
+ */
+struct mfu_token {
+  int64_t id;
+  char *username;
+  char *label;             /* "" when none */
+  int64_t created_at;      /* Unix seconds */
+  int64_t revoked_at;      /* Unix seconds; 0 = live */
+};
+
+/* MFU_E_EXISTS if the user is there already. */
+int mfu_catalog_user_add(struct mfu_catalog *c, const char *username);
+
+/* Every username, sorted; free with mfu_catalog_strings_free. */
+int mfu_catalog_user_list(struct mfu_catalog *c, char ***names, size_t *n);
+
+/* Record a token of username by its hash; *id is its new id.
+ * MFU_E_NOTFOUND if there is no such user, MFU_E_EXISTS if the hash is
+ * taken. */
+int mfu_catalog_token_add(struct mfu_catalog *c, const char *username,
+                          const char *hash_hex, const char *label,
+                          int64_t *id);
+
+/* Tokens of username (every token when NULL) by id; *out is a malloc'd
+ * array of *n, free with mfu_token_list_free. */
+int mfu_catalog_token_list(struct mfu_catalog *c, const char *username,
+                           struct mfu_token **out, size_t *n);
+void mfu_token_list_free(struct mfu_token *v, size_t n);
+
+/* Revoke a token from now on; MFU_E_NOTFOUND if there is no such id
+ * (revoking twice keeps the first time). */
+int mfu_catalog_token_revoke(struct mfu_catalog *c, int64_t id);
+
+/* The user a live token belongs to, by the token's hash, into username
+ * (cap bytes).  MFU_E_NOTFOUND for an unknown or revoked token. */
+int mfu_catalog_token_user(struct mfu_catalog *c, const char *hash_hex,
+                           char *username, size_t cap);
+
 #endif

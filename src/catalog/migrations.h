@@ -70,6 +70,23 @@ static const struct catalog_migration catalog_migrations[] = {
    "  PRIMARY KEY (username, key)\n"
    ");\n"
    "CREATE INDEX idempotency_created_at ON idempotency (created_at)"},
+  {2,
+   /* Users and their API tokens.  Only a token's SHA-256 (hex) is kept:
+    * a copy of the database does not let anyone in.  ids are given by
+    * the inserting transaction (MAX + 1): no SERIAL in SQLite. */
+   "CREATE TABLE users (\n"
+   "  username TEXT PRIMARY KEY,\n"
+   "  created_at BIGINT NOT NULL\n"
+   ");\n"
+   "CREATE TABLE tokens (\n"
+   "  id BIGINT PRIMARY KEY,\n"
+   "  username TEXT NOT NULL REFERENCES users (username) ON DELETE CASCADE,\n"
+   "  hash TEXT NOT NULL UNIQUE,\n"
+   "  label TEXT NOT NULL,\n"
+   "  created_at BIGINT NOT NULL,\n"
+   "  revoked_at BIGINT\n"
+   ");\n"
+   "CREATE INDEX tokens_username ON tokens (username, id)"},
 };
 
 #define CATALOG_NMIGRATIONS \
