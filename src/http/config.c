@@ -47,10 +47,23 @@ static const struct option_def options[] = {
    "most parts (files and text) in one request"},
   {"max-header", "MFU_MAX_HEADER", K_SIZE, OFF(max_header), "8K", "SIZE",
    "largest header block of one part"},
+  {"max-part-headers", "MFU_MAX_PART_HEADERS", K_NUM, OFF(max_part_headers),
+   "16", "N", "most header lines in one part"},
+  {"max-request-header", "MFU_MAX_REQUEST_HEADER", K_SIZE,
+   OFF(max_request_header), "16K", "SIZE",
+   "largest request header block (431 beyond)"},
+  {"max-query", "MFU_MAX_QUERY", K_SIZE, OFF(max_query), "4K", "SIZE",
+   "longest query string (414 beyond)"},
   {"max-conns", "MFU_MAX_CONNS", K_NUM, OFF(max_conns), "256", "N",
    "most connections at once"},
+  {"max-conns-per-ip", "MFU_MAX_CONNS_PER_IP", K_NUM, OFF(max_conns_per_ip),
+   "64", "N", "most connections from one address; 0 = no limit (behind a "
+   "proxy)"},
   {"timeout", "MFU_TIMEOUT", K_NUM, OFF(timeout), "60", "SECONDS",
-   "close a connection idle this long"},
+   "close a connection idle this long, or whose request headers take "
+   "longer"},
+  {"min-rate", "MFU_MIN_RATE", K_SIZE, OFF(min_rate), "1K", "SIZE",
+   "bytes per second a body must average over each --timeout; 0 = off"},
   {"idempotency-ttl", "MFU_IDEMPOTENCY_TTL", K_NUM, OFF(idem_ttl), "86400",
    "SECONDS", "how long a repeated Idempotency-Key returns the first item"},
   {"gc-grace", "MFU_GC_GRACE", K_NUM, OFF(gc_grace), "3600", "SECONDS",
@@ -117,12 +130,16 @@ static const struct option_def *find(const char *name, size_t len)
 }
 
 static int parse_args(struct mfu_config *cfg, int argc, char **argv,
-                      FILE *err)
+                      char **words, size_t *nwords, FILE *err)
 {
   for(int i = 0; i < argc; i++) {
     const char *a = argv[i], *eq, *v;
     const struct option_def *o;
     size_t len;
+    if((strncmp(a, "--", 2) || !a[2]) && words) {
+      words[(*nwords)++] = argv[i];
+      continue;
+    }
     if(strncmp(a, "--", 2) || !a[2]) {
       fprintf(err, "mfud: unexpected argument '%s' (see mfud --help)\n", a);
       return MFU_E_INVAL;
@@ -159,6 +176,12 @@ static int loopback(const char *listen)
 int mfu_config_parse(struct mfu_config *cfg, int argc, char **argv,
                      FILE *err)
 {
+  return mfu_config_parse_words(cfg, argc, argv, NULL, NULL, err);
+}
+
+int mfu_config_parse_words(struct mfu_config *cfg, int argc, char **argv,
+                           char **words, size_t *nwords, FILE *err)
+{
   size_t i;
   memset(cfg, 0, sizeof(*cfg));
   for(i = 0; i < NOPTIONS; i++) {
@@ -169,12 +192,26 @@ int mfu_config_parse(struct mfu_config *cfg, int argc, char **argv,
     if(v && *v && set_value(cfg, &options[i], v, options[i].env, err))
       return MFU_E_INVAL;
   }
-  if(parse_args(cfg, argc, argv, err))
+  if(nwords)
+    *nwords = 0;
+  if(parse_args(cfg, argc, argv, words, nwords, err))
     return MFU_E_INVAL;
   if(cfg->auth == MFU_AUTH_DEFAULT)
     cfg->auth = loopback(cfg->listen) ? MFU_AUTH_NONE : MFU_AUTH_TOKEN;
   if(cfg->max_parts == 0 || cfg->max_conns == 0) {
     fprintf(err, "mfud: --max-parts and --max-conns must be at least 1\n");
+    return MFU_E_INVAL;
+  }
+  if(cfg->max_part_headers == 0) {
+    fprintf(err, "mfud: --max-part-headers must be at least 1\n");
+    return MFU_E_INVAL;
+  }
+  if(cfg->max_request_header < 1024 || cfg->max_request_header > 128 * 1024) {
+    fprintf(err, "mfud: --max-request-header must be 1K to 128K\n");
+    return MFU_E_INVAL;
+  }
+  if(cfg->max_query > 64 * 1024) {
+    fprintf(err, "mfud: --max-query must be at most 64K\n");
     return MFU_E_INVAL;
   }
   if(cfg->max_header < 256) {
@@ -188,6 +225,11 @@ void mfu_config_usage(FILE *out)
 {
   fputs("Usage: mfud [serve] [OPTIONS]     serve uploads (the default)\n"
         "       mfud gc [OPTIONS]        remove what crashes left behind\n"
+        "       mfud user add NAME [--label L]   add a user, print a token\n"
+        "       mfud user list\n"
+        "       mfud token add NAME [--label L]  print a new token of NAME\n"
+        "       mfud token list [NAME]\n"
+        "       mfud token revoke ID\n"
         "       mfud --help | --version\n\n"
         "Options (each also read from the environment variable shown):\n",
         out);

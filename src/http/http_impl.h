@@ -130,6 +130,18 @@ enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
 enum MHD_Result pages_get(struct request *req, struct MHD_Connection *conn,
                           const char *name);
 
+/* auth.c: the user of a request that carries "Authorization: Bearer T",
+ * into username (cap bytes); MFU_E_AUTH (401) with p filled when the
+ * header is missing, malformed, or the token unknown or revoked. */
+int auth_user(struct request *req, struct MHD_Connection *conn,
+              struct problem *p, char *username, size_t cap);
+/* Who a request acts for.  --auth none: the username parameter claimed
+ * (MFU_E_USERNAME if missing or malformed).  --auth token: the token's
+ * user (auth_user); a claimed username that differs is MFU_E_FORBIDDEN. */
+int auth_request_user(struct request *req, struct MHD_Connection *conn,
+                      struct problem *p, const char *claimed,
+                      char *username, size_t cap);
+
 /* pending.c */
 int pending_init(struct pending *p);
 void pending_destroy(struct pending *p);

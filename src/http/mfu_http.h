@@ -27,8 +27,14 @@ struct mfu_config {
   uint64_t max_text;        /* bytes of the text field */
   uint64_t max_parts;       /* parts in one body */
   uint64_t max_header;      /* bytes of one part's headers */
+  uint64_t max_part_headers; /* header lines in one part */
+  uint64_t max_request_header; /* bytes of the request's header block */
+  uint64_t max_query;       /* bytes of the query string */
   uint64_t max_conns;       /* connections at once */
-  uint64_t timeout;         /* seconds a connection may stay idle */
+  uint64_t max_conns_per_ip; /* connections from one address; 0 = any */
+  uint64_t timeout;         /* seconds a connection may stay idle, and
+                               that its request headers may take */
+  uint64_t min_rate;        /* bytes/s a body averages per --timeout */
   uint64_t idem_ttl;        /* seconds an Idempotency-Key is remembered */
   uint64_t gc_grace;        /* seconds before gc may take an unused blob */
   uint64_t probe_timeout;   /* milliseconds one media probe may take */
@@ -46,6 +52,15 @@ struct mfu_config {
  */
 int mfu_config_parse(struct mfu_config *cfg, int argc, char **argv,
                      FILE *err);
+
+/*
+ * As mfu_config_parse, but words that are neither options nor an option's
+ * value go to words (room for argc pointers), counted in *nwords, instead
+ * of being an error: a subcommand's arguments may come before or after
+ * the options.
+ */
+int mfu_config_parse_words(struct mfu_config *cfg, int argc, char **argv,
+                           char **words, size_t *nwords, FILE *err);
 
 /* Print the usage text of mfud. */
 void mfu_config_usage(FILE *out);
@@ -67,5 +82,14 @@ void mfu_server_stop(struct mfu_server *srv);
  * summary to out.
  */
 int mfu_gc(const struct mfu_config *cfg, FILE *out);
+
+/*
+ * `mfud user ...` and `mfud token ...` on the catalog of cfg: cmd is
+ * "user" or "token", args the words after it ("add", NAME), label the
+ * --label of a new token (NULL = none).  A new token is printed to out,
+ * once; messages go to err.  MFU_E_INVAL for a usage error.
+ */
+int mfu_admin(const struct mfu_config *cfg, const char *cmd, char **args,
+              size_t nargs, const char *label, FILE *out, FILE *err);
 
 #endif

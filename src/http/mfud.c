@@ -2,13 +2,14 @@
  * mfud.c - main(): the only place with process-wide state (signals,
  * library initialisation), the subcommands and the exit codes.
  *
- * Exit codes: 0 success, 1 the server or gc failed (message on stderr),
- * 2 usage error.
+ * Exit codes: 0 success, 1 the server, gc or a user/token command failed
+ * (message on stderr), 2 usage error.
  */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mfu_http.h"
@@ -41,6 +42,43 @@ static int serve(const struct mfu_config *cfg)
   return 0;
 }
 
+/* Take "--label L" / "--label=L" (a token's, not the server's) out of
+ * argv; returns the new argc. */
+static int take_label(int argc, char **argv, const char **label)
+{
+  int i, o = 0;
+  for(i = 0; i < argc; i++) {
+    if(!strncmp(argv[i], "--label=", 8))
+      *label = argv[i] + 8;
+    else if(!strcmp(argv[i], "--label") && i + 1 < argc)
+      *label = argv[++i];
+    else
+      argv[o++] = argv[i];
+  }
+  return o;
+}
+
+/* mfud user ... / mfud token ...: words and options in any order. */
+static int admin(const char *cmd, int argc, char **argv)
+{
+  struct mfu_config cfg;
+  const char *label = NULL;
+  char **words = calloc((size_t)argc + 1, sizeof(*words));
+  size_t nwords = 0;
+  int rc;
+
+  if(!words)
+    return 1;
+  argc = take_label(argc, argv, &label);
+  if(mfu_config_parse_words(&cfg, argc, argv, words, &nwords, stderr)) {
+    free(words);
+    return 2;
+  }
+  rc = mfu_admin(&cfg, cmd, words, nwords, label, stdout, stderr);
+  free(words);
+  return rc == MFU_E_INVAL || rc == MFU_E_USERNAME ? 2 : rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
   struct mfu_config cfg;
@@ -60,6 +98,8 @@ int main(int argc, char **argv)
     cmd = argv[1];
     first = 2;
   }
+  if(!strcmp(cmd, "user") || !strcmp(cmd, "token"))
+    return admin(cmd, argc - first, argv + first);
   if(strcmp(cmd, "serve") && strcmp(cmd, "gc")) {
     fprintf(stderr, "mfud: unknown command '%s' (see mfud --help)\n", cmd);
     return 2;

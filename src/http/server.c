@@ -107,6 +107,16 @@ enum MHD_Result respond_problem(struct request *req,
   }
   if(resp && status == 503)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  /* RFC 6750 section 3: a 401 names the scheme (and why, for a token
+   * that was sent but is not good). */
+  if(resp && status == 401)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                            MHD_lookup_connection_value(
+                              conn, MHD_HEADER_KIND,
+                              MHD_HTTP_HEADER_AUTHORIZATION)
+                              ? "Bearer realm=\"mfu\", "
+                                "error=\"invalid_token\""
+                              : "Bearer realm=\"mfu\"");
   return queue(req, conn, status, resp);
 }
 
