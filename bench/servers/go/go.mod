@@ -1,0 +1,3 @@
+module mfu/bench/uploadserver
+
+go 1.19
