@@ -83,3 +83,14 @@ def test_browser(mfud, tmp_path):
     for shot in ("upload-desktop.png", "upload-phone.png",
                  "item-desktop.png", "item-phone.png", "error-desktop.png"):
         assert os.path.getsize(os.path.join(art, shot)) > 10000, shot
+
+
+def test_page_csp_allows_public_url_origin(mfud_factory):
+    m = mfud_factory("--public-url=https://cdn.example.com:8443/media/")
+    csp = requests.get(m.url + "/", timeout=10).headers["Content-Security-Policy"]
+    assert "img-src 'self' blob: data: https://cdn.example.com:8443;" in csp
+    assert "media-src 'self' blob: https://cdn.example.com:8443;" in csp
+    assert "script-src 'self';" in csp          # scripts stay our own
+    evil = mfud_factory("--public-url=https://x.example.com;script-src *")
+    csp = requests.get(evil.url + "/", timeout=10).headers["Content-Security-Policy"]
+    assert "script-src *" not in csp

@@ -35,6 +35,23 @@ struct metrics {
   atomic_uint_fast64_t catalog_errors;
 };
 
+/* Slow clients (watch.c).  One watch_conn per connection, found through
+ * libmicrohttpd's socket context. */
+enum watch_phase { W_HEADERS, W_BODY, W_OTHER, W_DEAD };
+
+struct watch_conn;
+
+struct watch {
+  pthread_mutex_t mu;       /* owns head and every entry's phase/since */
+  pthread_cond_t cv;
+  pthread_t thread;
+  int stop;
+  struct watch_conn *head;
+  unsigned timeout;         /* seconds: header deadline, rate window */
+  uint64_t min_rate;        /* bytes per second; 0 = no rate check */
+  atomic_uint_fast64_t closed;  /* connections closed for slowness */
+};
+
 struct mfu_server {
   const struct mfu_config *cfg;
   struct mfu_store *store;
@@ -45,8 +62,10 @@ struct mfu_server {
   struct mfu_oid_gen oid;
   struct pending pending;
   struct metrics metrics;
+  struct watch watch;
   char file_base[512];      /* URL prefix of file links in records */
   int file_base_is_store;   /* 1: base + store key; 0: base + sha + ext */
+  char csp[512];            /* Content-Security-Policy of the pages */
 };
 
 enum route {
@@ -77,6 +96,8 @@ struct request {
   uint64_t body_bytes;
   struct timespec t0;
   struct upload *up;        /* R_UPLOAD only */
+  struct watch_conn *wc;    /* NULL if the connection is not watched */
+  int close;                /* answer with Connection: close */
 };
 
 /* Problem details to answer with (RFC 9457); field/index/limit optional. */
@@ -126,7 +147,9 @@ enum MHD_Result items_delete(struct request *req,
 enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
                           int head);
 
-/* pages.c: an embedded web file by name */
+/* pages.c: an embedded web file by name; the pages' policy, which lets
+ * images and players load from --public-url's origin too */
+void pages_csp(const char *public_url, char *out, size_t cap);
 enum MHD_Result pages_get(struct request *req, struct MHD_Connection *conn,
                           const char *name);
 
@@ -141,6 +164,19 @@ int auth_user(struct request *req, struct MHD_Connection *conn,
 int auth_request_user(struct request *req, struct MHD_Connection *conn,
                       struct problem *p, const char *claimed,
                       char *username, size_t cap);
+
+/* watch.c */
+int watch_start(struct watch *w, unsigned timeout, uint64_t min_rate);
+/* After the daemon has stopped. */
+void watch_stop(struct watch *w);
+/* MHD_OPTION_NOTIFY_CONNECTION callback; cls is the server. */
+void watch_notify(void *cls, struct MHD_Connection *conn, void **ctx,
+                  enum MHD_ConnectionNotificationCode code);
+struct watch_conn *watch_of(struct MHD_Connection *conn);
+void watch_phase(struct watch *w, struct watch_conn *wc,
+                 enum watch_phase phase);
+/* Around the handling of a body chunk of bytes bytes. */
+void watch_busy(struct watch_conn *wc, int busy, uint64_t bytes);
 
 /* pending.c */
 int pending_init(struct pending *p);

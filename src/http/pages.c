@@ -6,16 +6,40 @@
  * such as <img onerror=...> that slipped past the page's own escaping
  * still could not run.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "http_impl.h"
 #include "mfu_web.h"
 
-#define PAGE_CSP                                                             \
-  "default-src 'none'; script-src 'self'; style-src 'self'; "               \
-  "img-src 'self' blob: data:; media-src 'self' blob:; "                    \
-  "connect-src 'self'; form-action 'self'; base-uri 'none'; "               \
-  "frame-ancestors 'none'"
+/* The origin (scheme://host[:port]) of --public-url, where records point
+ * images and players; "" when files are served from here. */
+static void public_origin(const char *url, char *out, size_t cap)
+{
+  const char *p = url ? strstr(url, "://") : NULL;
+  size_t n;
+  out[0] = '\0';
+  if(!p)
+    return;
+  n = (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+  /* a quote or space would let the URL rewrite the policy itself */
+  if(n + 2 > cap || strcspn(url, " ;,'\"") < n)
+    return;
+  out[0] = ' ';
+  memcpy(out + 1, url, n);
+  out[n + 1] = '\0';
+}
+
+void pages_csp(const char *public_url, char *out, size_t cap)
+{
+  char origin[256];
+  public_origin(public_url, origin, sizeof(origin));
+  snprintf(out, cap,
+           "default-src 'none'; script-src 'self'; style-src 'self'; "
+           "img-src 'self' blob: data:%s; media-src 'self' blob:%s; "
+           "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+           "frame-ancestors 'none'", origin, origin);
+}
 
 enum MHD_Result pages_get(struct request *req, struct MHD_Connection *conn,
                           const char *name)
@@ -44,7 +68,7 @@ enum MHD_Result pages_get(struct request *req, struct MHD_Connection *conn,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-  MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
+  MHD_add_response_header(resp, "Content-Security-Policy", req->srv->csp);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
   req->status = status;

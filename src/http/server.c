@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "http_impl.h"
@@ -107,6 +108,8 @@ enum MHD_Result respond_problem(struct request *req,
   }
   if(resp && status == 503)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  if(resp && req->close)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   /* RFC 6750 section 3: a 401 names the scheme (and why, for a token
    * that was sent but is not good). */
   if(resp && status == 401)
@@ -199,6 +202,10 @@ static enum MHD_Result metrics(struct request *req,
   COUNTER("mfu_stored_bytes_total", bytes_stored, "Bytes of files recorded.");
   COUNTER("mfu_store_errors_total", store_errors, "Store failures.");
   COUNTER("mfu_catalog_errors_total", catalog_errors, "Catalog failures.");
+  fprintf(f, "# HELP mfu_slow_clients_closed_total Connections closed for"
+             " sending too slowly.\n# TYPE mfu_slow_clients_closed_total "
+             "counter\nmfu_slow_clients_closed_total %llu\n",
+          (unsigned long long)atomic_load(&req->srv->watch.closed));
 #undef COUNTER
   fprintf(f, "# HELP mfu_uploads_in_flight Uploads being received.\n"
              "# TYPE mfu_uploads_in_flight gauge\nmfu_uploads_in_flight "
@@ -219,11 +226,141 @@ static int method_ok(enum route r, const char *m)
   }
 }
 
+/* What the header fields of a request add up to. */
+struct head_scan {
+  size_t bytes;             /* as sent: name ": " value CRLF */
+  unsigned content_length;  /* how many Content-Length fields */
+  int transfer_encoding;    /* a Transfer-Encoding field was sent */
+  int te_chunked;           /* ... and it is exactly "chunked" */
+  int host;
+  const char *bad;          /* a field name or value that is not allowed */
+};
+
+/* RFC 9110 section 5.6.2: a field name is a token. */
+static int token_ok(const char *s, size_t n)
+{
+  static const char extra[] = "!#$%&'*+-.^_`|~";
+  if(!n)
+    return 0;
+  for(size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if(!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z') || (c && strchr(extra, c))))
+      return 0;
+  }
+  return 1;
+}
+
+static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, size_t key_size,
+                                  const char *value, size_t value_size)
+{
+  struct head_scan *h = cls;
+  (void)kind;
+  h->bytes += key_size + value_size + 4;
+  if(!h->bad && !token_ok(key, key_size))
+    h->bad = "a header field name that is not a token";
+  /* RFC 9110 section 5.5: NUL, CR and LF are never part of a value. */
+  if(!h->bad && value && (strlen(value) != value_size ||
+                          strpbrk(value, "\r\n")))
+    h->bad = "a NUL, CR or LF in a header field value";
+  if(!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+    h->content_length++;
+  else if(!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+    h->te_chunked = !h->transfer_encoding && value &&
+                    !strcasecmp(value, "chunked");
+    h->transfer_encoding = 1;
+  }
+  else if(!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+    h->host = 1;
+  return MHD_YES;
+}
+
+static enum MHD_Result sum_arg(void *cls, enum MHD_ValueKind kind,
+                               const char *key, size_t key_size,
+                               const char *value, size_t value_size)
+{
+  (void)kind;
+  (void)key;
+  (void)value;
+  *(size_t *)cls += key_size + value_size + 2;
+  return MHD_YES;
+}
+
+/*
+ * The checks every request passes before it is routed.  libmicrohttpd
+ * has parsed the head; what it lets through and the RFCs do not is
+ * refused here, and the header block's own limit is checked well below
+ * the connection memory at which libmicrohttpd would answer itself.
+ * Framing errors - the ones request smuggling is built on (RFC 9112
+ * section 6.1 and 6.3) - also close the connection after the answer.
+ */
+static int check_head(struct request *req, struct MHD_Connection *conn,
+                      const char *version, struct problem *p)
+{
+  const struct mfu_config *cfg = req->srv->cfg;
+  struct head_scan h = {0};
+  size_t query = 0;
+
+  MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_field, &h);
+  MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, sum_arg, &query);
+  req->close = 1;
+  if(h.bytes > cfg->max_request_header) {
+    problem_set(p, MFU_E_HEADERS_TOO_LARGE, NULL, -1,
+                (int64_t)cfg->max_request_header,
+                "the request header fields are %zu bytes; the limit is "
+                "%llu", h.bytes,
+                (unsigned long long)cfg->max_request_header);
+    return p->rc;
+  }
+  if(query > cfg->max_query) {
+    problem_set(p, MFU_E_LIMIT_QUERY, NULL, -1, (int64_t)cfg->max_query,
+                "the query string is about %zu bytes; the limit is %llu",
+                query, (unsigned long long)cfg->max_query);
+    return p->rc;
+  }
+  if(h.bad)
+    problem_set(p, MFU_E_INVAL, NULL, -1, -1, "the request has %s", h.bad);
+  else if(h.content_length > 1)
+    problem_set(p, MFU_E_INVAL, NULL, -1, -1,
+                "the request has %u Content-Length fields (RFC 9112 "
+                "section 6.3)", h.content_length);
+  else if(h.transfer_encoding && h.content_length)
+    problem_set(p, MFU_E_INVAL, NULL, -1, -1,
+                "the request has both Transfer-Encoding and Content-Length "
+                "(RFC 9112 section 6.1)");
+  else if(h.transfer_encoding && !h.te_chunked)
+    problem_set(p, MFU_E_INVAL, NULL, -1, -1,
+                "the only Transfer-Encoding taken is chunked");
+  else if(!h.host && !strcmp(version, MHD_HTTP_VERSION_1_1))
+    problem_set(p, MFU_E_INVAL, NULL, -1, -1,
+                "an HTTP/1.1 request needs a Host field (RFC 9112 section "
+                "3.2)");
+  else {
+    req->close = 0;
+    return MFU_OK;
+  }
+  return p->rc;
+}
+
+/* Whether the request announces a body. */
+static int has_body(struct MHD_Connection *conn)
+{
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                               "Content-Length");
+  return (cl && strcmp(cl, "0")) ||
+         MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                     "Transfer-Encoding");
+}
+
 /* The first call for a request: route it, start an upload or answer. */
 static enum MHD_Result begin(struct request *req, struct MHD_Connection *conn,
-                             const char *url, const char *method)
+                             const char *url, const char *method,
+                             const char *version)
 {
   struct problem p;
+  if(check_head(req, conn, version, &p))
+    return respond_problem(req, conn, &p);
   req->route = route_of(url, req->arg, sizeof(req->arg));
   if(req->route == R_LIST && !strcmp(method, "POST"))
     req->route = R_UPLOAD;
@@ -259,29 +396,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   size_t *upload_data_size, void **con_cls)
 {
   struct request *req = *con_cls;
-  (void)version;
+  struct mfu_server *srv = cls;
+  size_t n = *upload_data_size;
+  enum MHD_Result r;
   if(!req) {
     req = calloc(1, sizeof(*req));
     if(!req)
       return MHD_NO;
-    req->srv = cls;
+    req->srv = srv;
     req->method = method;
+    req->wc = watch_of(conn);
     clock_gettime(CLOCK_MONOTONIC, &req->t0);
     snprintf(req->path, sizeof(req->path), "%s", url);
     *con_cls = req;
-    return begin(req, conn, url, method);
+    watch_phase(&srv->watch, req->wc, has_body(conn) ? W_BODY : W_OTHER);
+    return begin(req, conn, url, method, version);
   }
-  if(req->status)             /* answered already; drop any body */
-  {
+  if(!n) {                    /* the body is complete: answer */
+    watch_phase(&srv->watch, req->wc, W_OTHER);
+    return req->up && !req->status ? upload_finish(req, conn) : MHD_YES;
+  }
+  watch_busy(req->wc, 1, n);
+  if(req->status || !req->up) {     /* answered already; drop the body */
     *upload_data_size = 0;
-    return MHD_YES;
+    r = MHD_YES;
   }
-  if(req->up && *upload_data_size)
-    return upload_feed(req, conn, upload_data, upload_data_size);
-  if(req->up)
-    return upload_finish(req, conn);
-  *upload_data_size = 0;
-  return MHD_YES;
+  else
+    r = upload_feed(req, conn, upload_data, upload_data_size);
+  watch_busy(req->wc, 0, 0);
+  return r;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -297,6 +440,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
   if(!req)
     return;
+  watch_phase(&srv->watch, req->wc, W_HEADERS);  /* kept alive: next one */
   if(req->up)
     upload_free(req->up);   /* aborts anything not committed */
   st = req->status ? req->status : 0;
@@ -388,12 +532,13 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
   struct mfu_server *srv = calloc(1, sizeof(*srv));
   struct sockaddr_storage ss;
   socklen_t sslen;
-  int rc;
+  int rc, watching = 0;
 
   if(!srv)
     return MFU_E_NOMEM;
   srv->cfg = cfg;
   file_base(srv);
+  pages_csp(cfg->public_url, srv->csp, sizeof(srv->csp));
   if((rc = pending_init(&srv->pending)) ||
      (rc = mfu_oid_gen_init(&srv->oid)))
     goto fail_early;
@@ -413,6 +558,9 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
   }
   if((rc = start_probes(srv)))
     goto fail;
+  if((rc = watch_start(&srv->watch, (unsigned)cfg->timeout, cfg->min_rate)))
+    goto fail;
+  watching = 1;
   if((rc = mfu_store_open(cfg->store, &srv->store))) {
     fprintf(stderr, "mfud: cannot open store %s: %s\n", cfg->store,
             mfu_strerror(rc));
@@ -430,8 +578,10 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conns,
+    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_conns_per_ip,
     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+    MHD_OPTION_NOTIFY_CONNECTION, watch_notify, srv,
     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
     MHD_OPTION_END);
   (void)sslen;
@@ -444,6 +594,8 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
   *out = srv;
   return MFU_OK;
 fail:
+  if(watching)
+    watch_stop(&srv->watch);
   if(srv->catalog)
     mfu_catalog_close(srv->catalog);
   if(srv->store)
@@ -461,6 +613,7 @@ void mfu_server_stop(struct mfu_server *srv)
   if(!srv)
     return;
   MHD_stop_daemon(srv->daemon);
+  watch_stop(&srv->watch);
   mfu_catalog_close(srv->catalog);
   mfu_store_close(srv->store);
   mfu_media_free(srv->media);
