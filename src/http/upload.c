@@ -493,6 +493,7 @@ int upload_begin(struct request *req, struct MHD_Connection *conn,
   mfu_multipart_limits_default(&lim);
   lim.max_header_line = cfg->max_header;
   lim.max_parts = cfg->max_parts;
+  lim.max_headers = cfg->max_part_headers;
   rc = mfu_multipart_init(&up->mp, boundary, blen, &lim, &callbacks, up,
                           up->hdr, cfg->max_header);
   if(rc)
