@@ -99,6 +99,10 @@ static int err_from_errno(int e)
 {
   if(e == ENOSPC || e == EDQUOT)
     return MFU_E_NOSPACE;
+  /* A store that cannot be written now (remounted read-only, permissions
+   * changed under the server) is down, not broken: 503, retry later. */
+  if(e == EROFS || e == EACCES || e == EPERM)
+    return MFU_E_UNAVAILABLE;
   if(e == ENOMEM)
     return MFU_E_NOMEM;
   return MFU_E_IO;
