@@ -276,14 +276,20 @@ static enum MHD_Result scan_field(void *cls, enum MHD_ValueKind kind,
   return MHD_YES;
 }
 
+struct query_scan {
+  size_t bytes;
+  int nul;                  /* a decoded %00: the C string would lie */
+};
+
 static enum MHD_Result sum_arg(void *cls, enum MHD_ValueKind kind,
                                const char *key, size_t key_size,
                                const char *value, size_t value_size)
 {
+  struct query_scan *q = cls;
   (void)kind;
-  (void)key;
-  (void)value;
-  *(size_t *)cls += key_size + value_size + 2;
+  q->bytes += key_size + value_size + 2;
+  if(strlen(key) != key_size || (value && strlen(value) != value_size))
+    q->nul = 1;
   return MHD_YES;
 }
 
@@ -300,10 +306,10 @@ static int check_head(struct request *req, struct MHD_Connection *conn,
 {
   const struct mfu_config *cfg = req->srv->cfg;
   struct head_scan h = {0};
-  size_t query = 0;
+  struct query_scan q = {0};
 
   MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_field, &h);
-  MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, sum_arg, &query);
+  MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, sum_arg, &q);
   req->close = 1;
   if(h.bytes > cfg->max_request_header) {
     problem_set(p, MFU_E_HEADERS_TOO_LARGE, NULL, -1,
@@ -313,14 +319,17 @@ static int check_head(struct request *req, struct MHD_Connection *conn,
                 (unsigned long long)cfg->max_request_header);
     return p->rc;
   }
-  if(query > cfg->max_query) {
+  if(q.bytes > cfg->max_query) {
     problem_set(p, MFU_E_LIMIT_QUERY, NULL, -1, (int64_t)cfg->max_query,
                 "the query string is about %zu bytes; the limit is %llu",
-                query, (unsigned long long)cfg->max_query);
+                q.bytes, (unsigned long long)cfg->max_query);
     return p->rc;
   }
   if(h.bad)
     problem_set(p, MFU_E_INVAL, NULL, -1, -1, "the request has %s", h.bad);
+  else if(q.nul)
+    problem_set(p, MFU_E_INVAL, NULL, -1, -1,
+                "the query string has an encoded NUL (%%00)");
   else if(h.content_length > 1)
     problem_set(p, MFU_E_INVAL, NULL, -1, -1,
                 "the request has %u Content-Length fields (RFC 9112 "
