@@ -15,9 +15,10 @@
  *    (s3rver answers 501) and UploadPartCopy (501), from s3rver's own
  *    upload directory, and serves ListObjectsV2 through s3rver's V1 listing
  *    (its V2 continuation tokens need DES, which Node's OpenSSL 3 lacks).
- *  - Serializes writes to one key: S3 makes each PUT, copy and completion
- *    atomic (the last one wins), while s3rver writes the object's files in
- *    place, so two at once would mix.
+ *  - Serializes the requests on one key: S3 makes each PUT, copy and
+ *    completion atomic (the last one wins, a reader sees the old or the new
+ *    object), while s3rver rewrites the object's files in place, so a
+ *    second writer would mix with the first and a reader could find none.
  *  - Test hooks under /__mfu/ (never signed, never forwarded): make the next
  *    N requests that match a method and a query word fail with a status.
  *
@@ -412,9 +413,7 @@ async function handle(req, res) {
   }
 
   const url = fwdPath + (rawQuery ? '?' + rawQuery : '');
-  const writes = key && (req.method === 'PUT' || req.method === 'DELETE' ||
-                         (req.method === 'POST' && 'uploadId' in q));
-  if (writes) {
+  if (key) {
     return serialize(fwdPath, () => forward(req, res, url, body));
   }
   return forward(req, res, url, body);
@@ -427,9 +426,13 @@ async function forward(req, res, url, body) {
   headers.host = `127.0.0.1:${backendPort}`; /* s3rver reads vhosts too */
   headers['content-length'] = body.length;
   const up = await backend(req.method, url, headers, body);
+  const done = new Promise(resolve => {
+    res.on('finish', resolve);
+    res.on('close', resolve);
+  });
   res.writeHead(up.statusCode, up.headers);
   up.pipe(res);
-  await new Promise(resolve => up.on('end', resolve).on('error', resolve));
+  await done;
 }
 
 async function main() {
