@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "mfu_auth.h"
 #include "mfu_http.h"
 #include "mfu_names.h"
 #include "mfu_range.h"
@@ -166,6 +167,69 @@ static void test_config_errors(void **state)
   fclose(null);
 }
 
+static void test_bearer(void **state)
+{
+  static const char tok[] = "mfu_8107CWfEAM8xLsPx65y78llg0ATtXl73bOme75WkoUs";
+  const char *t;
+  size_t n;
+  char v[128];
+  (void)state;
+  snprintf(v, sizeof(v), "Bearer %s", tok);
+  assert_int_equal(mfu_auth_bearer(v, strlen(v), &t, &n), MFU_OK);
+  assert_int_equal(n, strlen(tok));
+  assert_memory_equal(t, tok, n);
+  assert_true(mfu_auth_token_shape(t, n));
+  snprintf(v, sizeof(v), "bEARER   %s \t", tok);
+  assert_int_equal(mfu_auth_bearer(v, strlen(v), &t, &n), MFU_OK);
+  assert_int_equal(n, strlen(tok));
+  assert_int_equal(mfu_auth_bearer("Basic eDp5", 10, &t, &n), MFU_E_AUTH);
+  assert_int_equal(mfu_auth_bearer("Bearer", 6, &t, &n), MFU_E_AUTH);
+  assert_int_equal(mfu_auth_bearer("Bearer ", 7, &t, &n), MFU_E_AUTH);
+  assert_int_equal(mfu_auth_bearer("Bearer a b", 10, &t, &n), MFU_E_AUTH);
+  assert_int_equal(mfu_auth_bearer("Bearer a,b", 10, &t, &n), MFU_E_AUTH);
+  assert_int_equal(mfu_auth_bearer("Bearer\ta", 8, &t, &n), MFU_E_AUTH);
+  assert_int_equal(mfu_auth_bearer("Bearer ab==", 11, &t, &n), MFU_OK);
+  assert_int_equal(n, 4);
+  assert_false(mfu_auth_token_shape("mfu_abc", 7));
+  /* a last character with low bits set is no encoding of 32 bytes */
+  assert_false(mfu_auth_token_shape(
+    "mfu_8107CWfEAM8xLsPx65y78llg0ATtXl73bOme75WkoUt", 47));
+}
+
+static void test_base64url(void **state)
+{
+  char out[64];
+  (void)state;
+  assert_int_equal(mfu_base64url((const unsigned char *)"", 0, out), 0);
+  assert_int_equal(mfu_base64url((const unsigned char *)"f", 1, out), 2);
+  assert_string_equal(out, "Zg");
+  assert_int_equal(mfu_base64url((const unsigned char *)"fo", 2, out), 3);
+  assert_string_equal(out, "Zm8");
+  assert_int_equal(mfu_base64url((const unsigned char *)"foo", 3, out), 4);
+  assert_string_equal(out, "Zm9v");
+  assert_int_equal(mfu_base64url((const unsigned char *)"\xfb\xff", 2,
+                                 out), 3);
+  assert_string_equal(out, "-_8");
+}
+
+static void test_config_words(void **state)
+{
+  struct mfu_config cfg;
+  char *argv[] = {"add", "--catalog", "sqlite://x.db", "alice", "--quiet"};
+  char *words[5];
+  size_t n = 0;
+  (void)state;
+  assert_int_equal(mfu_config_parse_words(&cfg, 5, argv, words, &n, stderr),
+                   MFU_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(words[0], "add");
+  assert_string_equal(words[1], "alice");
+  assert_string_equal(cfg.catalog, "sqlite://x.db");
+  assert_int_equal(cfg.max_query, 4096);
+  assert_int_equal(cfg.max_conns_per_ip, 64);
+  assert_int_equal(cfg.min_rate, 1024);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -175,6 +239,9 @@ int main(void)
     cmocka_unit_test(test_range),
     cmocka_unit_test(test_config_defaults_and_flags),
     cmocka_unit_test(test_config_errors),
+    cmocka_unit_test(test_bearer),
+    cmocka_unit_test(test_base64url),
+    cmocka_unit_test(test_config_words),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
