@@ -66,6 +66,7 @@ struct mfu_server {
   char file_base[512];      /* URL prefix of file links in records */
   int file_base_is_store;   /* 1: base + store key; 0: base + sha + ext */
   char csp[512];            /* Content-Security-Policy of the pages */
+  int shared_catalog;       /* other nodes may write it (PostgreSQL) */
 };
 
 enum route {

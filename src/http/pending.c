@@ -88,6 +88,12 @@ int blob_delete_if_unused(struct mfu_server *srv, const char *sha)
   struct pending *p = &srv->pending;
   uint64_t refs = 0;
   int rc;
+  /* A shared catalog means other nodes, whose uploads in flight this set
+   * cannot see: one may have found these bytes stored and be about to
+   * record them.  Only time tells there - the store refreshes a blob it
+   * deduplicates onto, and gc takes unreferenced blobs past its grace. */
+  if(srv->shared_catalog)
+    return MFU_OK;
   pthread_mutex_lock(&p->mu);
   if(*find(p, sha))
     rc = MFU_OK;

@@ -548,6 +548,7 @@ int mfu_server_start(const struct mfu_config *cfg, struct mfu_server **out)
   srv->cfg = cfg;
   file_base(srv);
   pages_csp(cfg->public_url, srv->csp, sizeof(srv->csp));
+  srv->shared_catalog = strncmp(cfg->catalog, "sqlite:", 7) != 0;
   if((rc = pending_init(&srv->pending)) ||
      (rc = mfu_oid_gen_init(&srv->oid)))
     goto fail_early;

@@ -201,9 +201,8 @@ static int on_part_begin(void *cls, const struct mfu_multipart_part *part)
               "audios and videos", part->name);
 }
 
-static int store_fail(struct upload *up, int rc)
+static int store_fail(struct upload *up, const struct mfu_file *f, int rc)
 {
-  const struct mfu_file *f = &up->cur;
   return fail(up, rc, (long)f->index, -1, group_field(f->group),
               "%s[%u] \"%s\" could not be stored: %s", group_field(f->group),
               f->index, f->name, mfu_strerror(rc));
@@ -238,7 +237,7 @@ static int start_put(struct upload *up)
   rc = mfu_store_put_begin(up->srv->store, type, &up->put);
   if(!rc && up->sniff_len)
     rc = mfu_store_put_write(up->put, up->sniff, up->sniff_len);
-  return rc ? store_fail(up, rc) : MFU_OK;
+  return rc ? store_fail(up, &up->cur, rc) : MFU_OK;
 }
 
 static int text_data(struct upload *up, const char *at, size_t len)
@@ -287,7 +286,7 @@ static int on_part_data(void *cls, const char *at, size_t len)
       return rc;
   }
   if(len && (rc = mfu_store_put_write(up->put, at, len)))
-    return store_fail(up, rc);
+    return store_fail(up, &up->cur, rc);
   return MFU_OK;
 }
 
@@ -327,7 +326,7 @@ static int probe(struct upload *up, struct mfu_file *f)
                 f->group == MFU_GROUP_IMAGES ? "an image"
                 : f->group == MFU_GROUP_AUDIOS ? "audio" : "video");
   if(rc)
-    return store_fail(up, rc);
+    return store_fail(up, f, rc);
   if(!info.known)
     return MFU_OK;
   f->duration_probed = info.duration;
@@ -350,7 +349,7 @@ static int end_file(struct upload *up)
   rc = mfu_store_put_commit(up->put, f->sha256, &size, &created);
   up->put = NULL;
   if(rc)
-    return store_fail(up, rc);
+    return store_fail(up, &up->cur, rc);
   if(keep_file(up, created ? F_CREATED : 0)) {
     if(created)
       blob_delete_if_unused(up->srv, f->sha256);
