@@ -213,8 +213,21 @@ def test_idempotency_key_returns_first_item(mfud, media):
 
 def test_metrics_and_health(mfud):
     upload(mfud, text="x")
+    upload(mfud, user="", text="x")                      # 400
+    requests.get(f"{mfud.url}/nope", timeout=10)         # 404
     m = requests.get(f"{mfud.url}/metrics", timeout=10)
-    assert m.status_code == 200 and "mfu_uploads_total 1" in m.text
+    assert m.status_code == 200
+    assert m.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    lines = set(m.text.splitlines())
+    assert "mfu_uploads_total 1" in lines
+    assert "mfu_uploads_failed_total 0" in lines       # refused before the body
+    assert 'mfu_http_requests_total{route="upload",status="2xx"} 1' in lines
+    assert 'mfu_http_requests_total{route="upload",status="4xx"} 1' in lines
+    assert 'mfu_http_requests_total{route="none",status="4xx"} 1' in lines
+    assert 'mfu_upload_duration_seconds_bucket{le="+Inf"} 2' in lines
+    assert "mfu_upload_duration_seconds_count 2" in lines
+    assert "mfu_uploads_in_flight 0" in lines
+    assert any(l.startswith("mfu_http_received_bytes_total ") for l in lines)
     h = requests.get(f"{mfud.url}/healthz", timeout=10).json()
     assert h == {"status": "ok", "store": "ok", "catalog": "ok"}
 

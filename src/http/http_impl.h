@@ -23,8 +23,15 @@ struct pending {
   struct pending_entry *head;
 };
 
+#define METRIC_ROUTES 12                /* enum route values */
+#define METRIC_CLASSES 6                /* 1xx..5xx, none (aborted) */
+#define METRIC_BUCKETS 11               /* upload duration histogram */
+
 struct metrics {
-  atomic_uint_fast64_t requests[6];   /* by status class: 1xx..5xx, other */
+  atomic_uint_fast64_t requests[METRIC_ROUTES][METRIC_CLASSES];
+  atomic_uint_fast64_t upload_seconds[METRIC_BUCKETS]; /* cumulative le */
+  atomic_uint_fast64_t upload_count;
+  atomic_uint_fast64_t upload_micros;   /* sum, in microseconds */
   atomic_uint_fast64_t bytes_in;
   atomic_uint_fast64_t uploads_ok;
   atomic_uint_fast64_t uploads_failed;
@@ -122,6 +129,9 @@ enum MHD_Result respond_error(struct request *req,
                               struct MHD_Connection *conn, int rc,
                               const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
+/* Takes ownership of text (malloc'd, NUL-terminated). */
+enum MHD_Result respond_text(struct request *req, struct MHD_Connection *conn,
+                             unsigned status, char *text, const char *ctype);
 /* Takes ownership of body. */
 enum MHD_Result respond_json(struct request *req, struct MHD_Connection *conn,
                              unsigned status, json_t *body);
@@ -147,6 +157,10 @@ enum MHD_Result items_delete(struct request *req,
 /* files.c */
 enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
                           int head);
+
+/* metrics.c: count a finished request; answer GET /metrics */
+void metrics_request(struct metrics *m, const struct request *req);
+enum MHD_Result metrics_get(struct request *req, struct MHD_Connection *conn);
 
 /* pages.c: an embedded web file by name; the pages' policy, which lets
  * images and players load from --public-url's origin too */

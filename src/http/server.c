@@ -65,6 +65,12 @@ static struct MHD_Response *text_response(char *text, const char *ctype)
   return resp;
 }
 
+enum MHD_Result respond_text(struct request *req, struct MHD_Connection *conn,
+                             unsigned status, char *text, const char *ctype)
+{
+  return queue(req, conn, status, text_response(text, ctype));
+}
+
 enum MHD_Result respond_json(struct request *req, struct MHD_Connection *conn,
                              unsigned status, json_t *body)
 {
@@ -175,44 +181,6 @@ static enum MHD_Result health(struct request *req,
                         s ? mfu_strerror(s) : "ok", "catalog",
                         c ? mfu_strerror(c) : "ok");
   return respond_json(req, conn, (s || c) ? 503 : 200, o);
-}
-
-static enum MHD_Result metrics(struct request *req,
-                               struct MHD_Connection *conn)
-{
-  struct metrics *m = &req->srv->metrics;
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  static const char *cls[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
-  if(!f)
-    return MHD_NO;
-  fputs("# HELP mfu_http_requests_total Requests answered, by status "
-        "class.\n# TYPE mfu_http_requests_total counter\n", f);
-  for(int i = 0; i < 6; i++)
-    fprintf(f, "mfu_http_requests_total{class=\"%s\"} %llu\n", cls[i],
-            (unsigned long long)atomic_load(&m->requests[i]));
-#define COUNTER(name, field, help)                                           \
-  fprintf(f, "# HELP " name " " help "\n# TYPE " name " counter\n" name      \
-             " %llu\n", (unsigned long long)atomic_load(&m->field))
-  COUNTER("mfu_http_received_bytes_total", bytes_in, "Request body bytes.");
-  COUNTER("mfu_uploads_total", uploads_ok, "Items committed.");
-  COUNTER("mfu_uploads_failed_total", uploads_failed, "Uploads rejected.");
-  COUNTER("mfu_files_stored_total", files_stored, "Files recorded.");
-  COUNTER("mfu_stored_bytes_total", bytes_stored, "Bytes of files recorded.");
-  COUNTER("mfu_store_errors_total", store_errors, "Store failures.");
-  COUNTER("mfu_catalog_errors_total", catalog_errors, "Catalog failures.");
-  fprintf(f, "# HELP mfu_slow_clients_closed_total Connections closed for"
-             " sending too slowly.\n# TYPE mfu_slow_clients_closed_total "
-             "counter\nmfu_slow_clients_closed_total %llu\n",
-          (unsigned long long)atomic_load(&req->srv->watch.closed));
-#undef COUNTER
-  fprintf(f, "# HELP mfu_uploads_in_flight Uploads being received.\n"
-             "# TYPE mfu_uploads_in_flight gauge\nmfu_uploads_in_flight "
-             "%lld\n", (long long)atomic_load(&m->in_flight));
-  fclose(f);
-  return queue(req, conn, 200,
-               text_response(text, "text/plain; version=0.0.4"));
 }
 
 static int method_ok(enum route r, const char *m)
@@ -389,7 +357,7 @@ static enum MHD_Result begin(struct request *req, struct MHD_Connection *conn,
   case R_LIST: return items_list(req, conn);
   case R_FILE: return files_get(req, conn, !strcmp(method, "HEAD"));
   case R_HEALTH: return health(req, conn);
-  case R_METRICS: return metrics(req, conn);
+  case R_METRICS: return metrics_get(req, conn);
   case R_PAGE: return pages_get(req, conn, "index.html");
   case R_PAGE_ITEM: return pages_get(req, conn, "item.html");
   case R_PAGE_USER: return pages_get(req, conn, "list.html");
@@ -453,8 +421,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
   if(req->up)
     upload_free(req->up);   /* aborts anything not committed */
   st = req->status ? req->status : 0;
-  atomic_fetch_add(&srv->metrics.requests[st >= 100 && st < 600 ? st / 100 - 1
-                                                                : 5], 1);
+  metrics_request(&srv->metrics, req);
   if(!srv->cfg->quiet) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     secs = (double)(t1.tv_sec - req->t0.tv_sec) +
