@@ -100,6 +100,9 @@ enum MHD_Result metrics_get(struct request *req, struct MHD_Connection *conn)
   counter(f, "mfu_store_errors_total", "Store failures.", &m->store_errors);
   counter(f, "mfu_catalog_errors_total", "Catalog failures.",
           &m->catalog_errors);
+  counter(f, "mfu_slow_clients_closed_total",
+          "Connections closed for sending too slowly.",
+          &req->srv->watch.closed);
   fprintf(f, "# HELP mfu_uploads_in_flight Uploads being received.\n"
              "# TYPE mfu_uploads_in_flight gauge\nmfu_uploads_in_flight "
              "%lld\n", (long long)atomic_load(&m->in_flight));
