@@ -94,3 +94,25 @@ def test_page_csp_allows_public_url_origin(mfud_factory):
     evil = mfud_factory("--public-url=https://x.example.com;script-src *")
     csp = requests.get(evil.url + "/", timeout=10).headers["Content-Security-Policy"]
     assert "script-src *" not in csp
+
+
+def test_browser_with_token_auth(mfud_factory, tmp_path):
+    """--auth token: the page asks for a token, then uploads as its user."""
+    ensure_playwright()
+    m = mfud_factory("--auth=token")
+    assert m.run("user", "add", "webtoken").returncode == 0
+    out = m.run("token", "add", "webtoken")
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.strip()
+    media = tmp_path / "media"
+    media.mkdir()
+    make_media(media)
+    env = dict(os.environ, MFU_URL=m.url, MFU_MEDIA=str(media), MFU_TOKEN=token,
+               MFU_USER="webtoken")
+    p = subprocess.run([NODE, os.path.join(WEB_TESTS, "token.mjs")], env=env,
+                       capture_output=True, text=True, timeout=240)
+    print(p.stdout)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    items = requests.get(m.url + "/v1/items", timeout=10,
+                         headers={"Authorization": "Bearer " + token}).json()
+    assert [i["username"] for i in items["items"]] == ["webtoken"]
