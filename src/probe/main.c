@@ -5,10 +5,8 @@
  */
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "mfu_media.h"
@@ -53,11 +51,13 @@ static int read_at(void *cls, uint64_t off, void *buf, size_t cap,
 }
 
 /* What a hostile file can make a demuxer do is bounded here too, not only
- * by the parent's timeout: bounded memory, and no life past the server. */
+ * by the parent's timeout.  No PR_SET_PDEATHSIG: it fires when the *thread*
+ * that spawned us ends - a connection thread of mfud - which killed the
+ * worker after every request.  A server that dies closes our stdin, and
+ * the end of input ends us. */
 static void limit_self(void)
 {
   struct rlimit as = {1ull << 30, 1ull << 30};
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
   if(!SANITIZED)      /* ASan reserves terabytes of address space */
     setrlimit(RLIMIT_AS, &as);
 }
