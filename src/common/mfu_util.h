@@ -27,6 +27,9 @@ int mfu_oid_gen_init(struct mfu_oid_gen *g);
 /* Write a new 24-hex id and a NUL into out (25 bytes); at = Unix seconds. */
 void mfu_oid_next(struct mfu_oid_gen *g, int64_t at, char *out);
 
+/* Write the n bytes at p as 2n lower-case hex digits and a NUL. */
+void mfu_hex(const unsigned char *p, size_t n, char *out);
+
 /* 1 if s is exactly 24 lower-case hex digits, else 0. */
 int mfu_oid_valid(const char *s, size_t len);
 

@@ -27,13 +27,21 @@ int mfu_oid_gen_init(struct mfu_oid_gen *g)
   return MFU_OK;
 }
 
+void mfu_hex(const unsigned char *p, size_t n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  for(size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
 void mfu_oid_next(struct mfu_oid_gen *g, int64_t at, char *out)
 {
-  static const char hex[] = "0123456789abcdef";
   unsigned char b[12];
   uint32_t secs = (uint32_t)at;
   uint_fast32_t n = atomic_fetch_add(&g->counter, 1) & 0xffffff;
-  size_t i;
 
   b[0] = (unsigned char)(secs >> 24);
   b[1] = (unsigned char)(secs >> 16);
@@ -43,11 +51,7 @@ void mfu_oid_next(struct mfu_oid_gen *g, int64_t at, char *out)
   b[9] = (unsigned char)(n >> 16);
   b[10] = (unsigned char)(n >> 8);
   b[11] = (unsigned char)n;
-  for(i = 0; i < 12; i++) {
-    out[2 * i] = hex[b[i] >> 4];
-    out[2 * i + 1] = hex[b[i] & 15];
-  }
-  out[24] = '\0';
+  mfu_hex(b, sizeof(b), out);
 }
 
 static int lower_hex(const char *s, size_t len, size_t want)

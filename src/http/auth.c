@@ -30,17 +30,12 @@
 /* SHA-256 of the token as 64 lower-case hex digits and a NUL. */
 static int token_hash(const char *tok, size_t len, char *hex)
 {
-  static const char digits[] = "0123456789abcdef";
   unsigned char md[32];
   unsigned mdlen = 0;
 
   if(!EVP_Digest(tok, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
     return MFU_E_INTERNAL;
-  for(unsigned i = 0; i < 32; i++) {
-    hex[2 * i] = digits[md[i] >> 4];
-    hex[2 * i + 1] = digits[md[i] & 15];
-  }
-  hex[64] = '\0';
+  mfu_hex(md, 32, hex);
   return MFU_OK;
 }
 

@@ -63,22 +63,6 @@ static int file_arg(const char *arg, char *sha)
   return 1;
 }
 
-static enum MHD_Result not_modified(struct request *req,
-                                    struct MHD_Connection *conn,
-                                    const char *etag)
-{
-  struct MHD_Response *resp =
-    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-  enum MHD_Result r;
-  if(!resp)
-    return MHD_NO;
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-  req->status = 304;
-  r = MHD_queue_response(conn, 304, resp);
-  MHD_destroy_response(resp);
-  return r;
-}
-
 static void add_headers(struct MHD_Response *resp, const char *ctype,
                         const char *etag, const char *arg)
 {
@@ -124,7 +108,7 @@ enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
   inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                     MHD_HTTP_HEADER_IF_NONE_MATCH);
   if(inm && (strstr(inm, etag) || !strcmp(inm, "*")))
-    return not_modified(req, conn, etag);
+    return respond_empty(req, conn, 304, MHD_HTTP_HEADER_ETAG, etag);
   len = st.size;
   range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                       MHD_HTTP_HEADER_RANGE);
@@ -132,14 +116,7 @@ enum MHD_Result files_get(struct request *req, struct MHD_Connection *conn,
              : 0;
   if(rc == MFU_E_RANGE) {
     snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)st.size);
-    resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if(!resp)
-      return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-    req->status = 416;
-    r = MHD_queue_response(conn, 416, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return respond_empty(req, conn, 416, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
   }
   if(rc == 1)
     status = 206;

@@ -129,6 +129,10 @@ enum MHD_Result respond_error(struct request *req,
                               struct MHD_Connection *conn, int rc,
                               const char *fmt, ...)
   __attribute__((format(printf, 4, 5)));
+/* No body; header may be NULL (304, 204, 416). */
+enum MHD_Result respond_empty(struct request *req,
+                              struct MHD_Connection *conn, unsigned status,
+                              const char *header, const char *value);
 /* Takes ownership of text (malloc'd, NUL-terminated). */
 enum MHD_Result respond_text(struct request *req, struct MHD_Connection *conn,
                              unsigned status, char *text, const char *ctype);

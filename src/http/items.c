@@ -130,7 +130,6 @@ enum MHD_Result items_delete(struct request *req, struct MHD_Connection *conn)
   char **orphans = NULL;
   size_t n = 0;
   enum MHD_Result r;
-  struct MHD_Response *resp;
   struct mfu_item *item;
   int rc;
 
@@ -149,11 +148,5 @@ enum MHD_Result items_delete(struct request *req, struct MHD_Connection *conn)
   for(size_t i = 0; i < n; i++)
     blob_delete_if_unused(req->srv, orphans[i]);
   mfu_catalog_strings_free(orphans, n);
-  resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-  if(!resp)
-    return MHD_NO;
-  req->status = 204;
-  r = MHD_queue_response(conn, 204, resp);
-  MHD_destroy_response(resp);
-  return r;
+  return respond_empty(req, conn, 204, NULL, NULL);
 }

@@ -65,6 +65,17 @@ static struct MHD_Response *text_response(char *text, const char *ctype)
   return resp;
 }
 
+enum MHD_Result respond_empty(struct request *req,
+                              struct MHD_Connection *conn, unsigned status,
+                              const char *header, const char *value)
+{
+  struct MHD_Response *resp =
+    MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+  if(resp && header)
+    MHD_add_response_header(resp, header, value);
+  return queue(req, conn, status, resp);
+}
+
 enum MHD_Result respond_text(struct request *req, struct MHD_Connection *conn,
                              unsigned status, char *text, const char *ctype)
 {

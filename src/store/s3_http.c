@@ -471,18 +471,6 @@ int s3_curl_rc(CURLcode cc)
   }
 }
 
-static void hexify(const unsigned char *p, size_t n, char *out)
-{
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-
-  for(i = 0; i < n; i++) {
-    out[2 * i] = hex[p[i] >> 4];
-    out[2 * i + 1] = hex[p[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 static void hmac(const void *key, size_t klen, const char *msg,
                  unsigned char *out)
 {
@@ -533,7 +521,7 @@ static int self_sign(struct s3_conf *c, const struct s3_req *r,
            token ? "\n" : "", token ? ";x-amz-security-token" : "",
            S3_EMPTY_SHA256);
   EVP_Digest(creq, strlen(creq), md, NULL, EVP_sha256(), NULL);
-  hexify(md, 32, sha);
+  mfu_hex(md, 32, sha);
   snprintf(sts, cap, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s",
            date, day, c->region, sha);
   snprintf(kbuf, sizeof(kbuf), "AWS4%s", secret);
@@ -542,7 +530,7 @@ static int self_sign(struct s3_conf *c, const struct s3_req *r,
   hmac(k, 32, "s3", k);
   hmac(k, 32, "aws4_request", k);
   hmac(k, 32, sts, md);
-  hexify(md, 32, sig);
+  mfu_hex(md, 32, sig);
   rc = MFU_OK;
   snprintf(h, sizeof(h), "Host: %.*s", (int)(path - host), host);
   if(add_header(hdrs, h))

@@ -35,6 +35,7 @@
 
 #include <openssl/evp.h>
 
+#include "mfu_util.h"
 #include "store_fs.h"
 #include "store_impl.h"
 
@@ -367,19 +368,14 @@ static void put_free(struct fs_put *p)
 
 static int open_tmp(struct fs_put *p)
 {
-  static const char hexd[] = "0123456789abcdef";
   unsigned char rnd[8];
-  int tries, i;
+  int tries;
 
   for(tries = 0; tries < 8; tries++) {
     if(getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
       return MFU_E_IO;
     memcpy(p->name, "put-", 4);
-    for(i = 0; i < 8; i++) {
-      p->name[4 + 2 * i] = hexd[rnd[i] >> 4];
-      p->name[5 + 2 * i] = hexd[rnd[i] & 15];
-    }
-    p->name[20] = '\0';
+    mfu_hex(rnd, sizeof(rnd), p->name + 4);
     p->fd = openat(p->fs->tmpfd, p->name,
                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if(p->fd >= 0)
@@ -571,9 +567,8 @@ static int place(struct fs_put *p, int leaf, const char *hex, int *created)
 
 static int finish(struct fs_put *p, char *hex, int *created)
 {
-  static const char hexd[] = "0123456789abcdef";
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned mdlen = 0, i;
+  unsigned mdlen = 0;
   int rc, leaf = -1;
 
   rc = hand_over(p, 1);
@@ -585,11 +580,7 @@ static int finish(struct fs_put *p, char *hex, int *created)
     return rc;
   if(EVP_DigestFinal_ex(p->md, md, &mdlen) != 1 || mdlen != 32)
     return MFU_E_INTERNAL;
-  for(i = 0; i < 32; i++) {
-    hex[2 * i] = hexd[md[i] >> 4];
-    hex[2 * i + 1] = hexd[md[i] & 15];
-  }
-  hex[64] = '\0';
+  mfu_hex(md, 32, hex);
   if(fdatasync(p->fd))
     return err_from_errno(errno);
   rc = open_leaf(p->fs, hex, &leaf);

@@ -24,6 +24,7 @@
 
 #include <openssl/evp.h>
 
+#include "mfu_util.h"
 #include "s3.h"
 #include "store_impl.h"
 
@@ -73,18 +74,6 @@ static void blob_key(const char *hex, char *key)
   snprintf(key, KEY_MAX, "sha256/%.2s/%.2s/%s", hex, hex + 2, hex);
 }
 
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-
-  for(i = 0; i < n; i++) {
-    out[2 * i] = hex[p[i] >> 4];
-    out[2 * i + 1] = hex[p[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 static int sha256_hex(const void *p, size_t n, char *out)
 {
   unsigned char md[32];
@@ -92,7 +81,7 @@ static int sha256_hex(const void *p, size_t n, char *out)
 
   if(!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL))
     return MFU_E_NOMEM;
-  to_hex(md, 32, out);
+  mfu_hex(md, 32, out);
   return MFU_OK;
 }
 
@@ -172,7 +161,7 @@ static int s3_put_begin(struct mfu_store *base, const char *content_type,
     free(w);
     return MFU_E_NOMEM;
   }
-  to_hex(rnd, sizeof(rnd), hex);
+  mfu_hex(rnd, sizeof(rnd), hex);
   snprintf(w->tmpkey, sizeof(w->tmpkey), "tmp/%s", hex);
   *out = &w->base;
   return MFU_OK;
@@ -566,7 +555,7 @@ static int s3_put_commit(struct mfu_store_put *base, char *sha256_hex,
     s3_ops.put_abort(base);
     return MFU_E_NOMEM;
   }
-  to_hex(md, 32, hex);
+  mfu_hex(md, 32, hex);
   blob_key(hex, key);
   if(w->upload_id) {
     rc = commit_multipart(w, key, created);
