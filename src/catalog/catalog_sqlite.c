@@ -8,6 +8,14 @@
  * one process; busy_timeout covers other processes), while reads take any
  * of a few reader connections, so GETs proceed during uploads.  Every
  * connection keeps its prepared statements.
+ *
+ * Inserts commit in groups: with synchronous=FULL each COMMIT costs one
+ * fdatasync of the WAL, which bounds one-item transactions to the disk's
+ * flush rate.  An inserting thread queues its item; whichever waiter finds
+ * no commit running becomes the leader, takes up to BATCH_MAX queued
+ * items and writes them in one transaction, one SAVEPOINT each, so one
+ * item's conflict rolls back that item alone.  Items queued meanwhile go
+ * in the next group.  No insert returns before the COMMIT that holds it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,12 +32,16 @@
 
 #define NREADERS 4
 #define BUSY_TIMEOUT_MS 5000
+#define BATCH_MAX 256
 
 enum stmt_id {
   ST_BEGIN,
   ST_BEGIN_WRITE,
   ST_COMMIT,
   ST_ROLLBACK,
+  ST_SAVEPOINT,
+  ST_ROLLBACK_TO,
+  ST_RELEASE,
   ST_VERSION,
   ST_ITEM_INSERT,
   ST_FILE_INSERT,
@@ -63,6 +75,9 @@ static const char *const stmt_sql[ST_COUNT] = {
   [ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
   [ST_COMMIT] = "COMMIT",
   [ST_ROLLBACK] = "ROLLBACK",
+  [ST_SAVEPOINT] = "SAVEPOINT item",
+  [ST_ROLLBACK_TO] = "ROLLBACK TO item",
+  [ST_RELEASE] = "RELEASE item",
   [ST_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_version",
   [ST_ITEM_INSERT] =
     "INSERT INTO items (id, username, text, created_at) "
@@ -124,10 +139,24 @@ struct conn {
   struct conn *next;          /* in the free list of readers */
 };
 
+/* An insert waiting for its group's COMMIT; lives on the caller's stack. */
+struct ins_req {
+  const struct mfu_item *item;
+  int rc;
+  int final;                  /* rc no longer depends on the COMMIT */
+  int done;                   /* rc is the answer; set under queue_mu */
+  struct ins_req *next;
+};
+
 struct sq_catalog {
   struct mfu_catalog base;
   pthread_mutex_t write_mu;   /* owns writer */
   struct conn writer;
+  pthread_mutex_t queue_mu;   /* owns queue, queue_tail, leading */
+  pthread_cond_t queue_cv;    /* a group finished */
+  struct ins_req *queue;
+  struct ins_req **queue_tail;
+  int leading;                /* a leader is writing a group */
   pthread_mutex_t pool_mu;    /* owns free */
   pthread_cond_t pool_cv;
   struct conn *free;
@@ -317,11 +346,101 @@ static int insert_rows(struct conn *k, const struct mfu_item *it)
   return rc;
 }
 
+/* Write r under its own savepoint in the open transaction.  Returns
+ * MFU_OK while the transaction lives on (r->rc says how r went), else the
+ * rc that ended it. */
+static int insert_one(struct conn *k, struct ins_req *r)
+{
+  int rc = run_id(k, ST_SAVEPOINT);
+
+  if(!rc) {
+    r->rc = insert_rows(k, r->item);
+    /* A full disk, an I/O error or no memory may already have rolled
+     * back the whole transaction (sqlite.org/lang_transaction.html). */
+    if(r->rc)
+      rc = sqlite3_get_autocommit(k->db) ? r->rc : run_id(k, ST_ROLLBACK_TO);
+    if(!rc)
+      rc = run_id(k, ST_RELEASE);
+  }
+  if(rc && !r->rc)
+    r->rc = rc;
+  r->final = r->rc != MFU_OK;
+  return rc;
+}
+
+/* One transaction over the group's items not yet final; *again is set
+ * when an item ended it, so the rest must be written anew. */
+static int write_once(struct conn *k, struct ins_req *group, int *again)
+{
+  struct ins_req *r;
+  int rc = run_id(k, ST_BEGIN_WRITE);
+
+  *again = 0;
+  for(r = group; !rc && r; r = r->next) {
+    if(!r->final && (rc = insert_one(k, r)))
+      *again = 1;
+  }
+  return finish_tx(k, rc);
+}
+
+/* Each round that is ended by an item makes that item final, so this
+ * loops at most once per item; the others share the COMMIT's rc. */
+static void write_group(struct conn *k, struct ins_req *group)
+{
+  struct ins_req *r;
+  int rc, again;
+
+  do
+    rc = write_once(k, group, &again);
+  while(again);
+  for(r = group; r; r = r->next) {
+    if(!r->final)
+      r->rc = rc;
+  }
+}
+
+/* Detach up to BATCH_MAX requests from the queue; queue_mu held. */
+static struct ins_req *take_group(struct sq_catalog *c)
+{
+  struct ins_req *group = c->queue, *last = group;
+  size_t n = 1;
+
+  while(last->next && n < BATCH_MAX) {
+    last = last->next;
+    n++;
+  }
+  c->queue = last->next;
+  if(!c->queue)
+    c->queue_tail = &c->queue;
+  last->next = NULL;
+  return group;
+}
+
+/* Write one group as leader; queue_mu held on entry and on return, but
+ * released while writing so that the next group can gather. */
+static void lead(struct sq_catalog *c)
+{
+  struct ins_req *group = take_group(c), *r, *next;
+
+  c->leading = 1;
+  pthread_mutex_unlock(&c->queue_mu);
+  pthread_mutex_lock(&c->write_mu);
+  write_group(&c->writer, group);
+  pthread_mutex_unlock(&c->write_mu);
+  pthread_mutex_lock(&c->queue_mu);
+  for(r = group; r; r = next) {
+    next = r->next;   /* r may be gone once its waiter sees done */
+    r->done = 1;
+  }
+  c->leading = 0;
+  pthread_cond_broadcast(&c->queue_cv);
+}
+
 static int sq_item_insert(struct mfu_catalog *cat, const struct mfu_item *it)
 {
   struct sq_catalog *c = (struct sq_catalog *)cat;
+  struct ins_req req = {.item = it};
   size_t i;
-  int rc;
 
   if(!it->username || (it->nfiles && !it->files))
     return MFU_E_INVAL;
@@ -329,13 +448,19 @@ static int sq_item_insert(struct mfu_catalog *cat, const struct mfu_item *it)
     if(!it->files[i].name || (unsigned)it->files[i].group >= MFU_GROUP_COUNT)
       return MFU_E_INVAL;
   }
-  pthread_mutex_lock(&c->write_mu);
-  rc = run_id(&c->writer, ST_BEGIN_WRITE);
-  if(!rc)
-    rc = insert_rows(&c->writer, it);
-  rc = finish_tx(&c->writer, rc);
-  pthread_mutex_unlock(&c->write_mu);
-  return rc;
+  pthread_mutex_lock(&c->queue_mu);
+  *c->queue_tail = &req;
+  c->queue_tail = &req.next;
+  /* With no leader, req is still queued: this thread leads, and again
+   * if the group it took (BATCH_MAX) stopped short of req. */
+  while(!req.done) {
+    if(c->leading)
+      pthread_cond_wait(&c->queue_cv, &c->queue_mu);
+    else
+      lead(c);
+  }
+  pthread_mutex_unlock(&c->queue_mu);
+  return req.rc;
 }
 
 /* --- reading items ----------------------------------------------------- */
@@ -975,6 +1100,8 @@ static void sq_close(struct mfu_catalog *cat)
   for(i = 0; i < NREADERS; i++)
     conn_close(&c->readers[i]);
   conn_close(&c->writer);
+  pthread_cond_destroy(&c->queue_cv);
+  pthread_mutex_destroy(&c->queue_mu);
   pthread_cond_destroy(&c->pool_cv);
   pthread_mutex_destroy(&c->pool_mu);
   pthread_mutex_destroy(&c->write_mu);
@@ -1101,6 +1228,9 @@ int mfu_catalog_sqlite_open(const char *rest, struct mfu_catalog **out)
     return MFU_E_NOMEM;
   c->base.ops = &sqlite_ops;
   pthread_mutex_init(&c->write_mu, NULL);
+  pthread_mutex_init(&c->queue_mu, NULL);
+  pthread_cond_init(&c->queue_cv, NULL);
+  c->queue_tail = &c->queue;
   pthread_mutex_init(&c->pool_mu, NULL);
   pthread_cond_init(&c->pool_cv, NULL);
   rc = conn_open(&c->writer, rest, 1);
