@@ -1,7 +1,8 @@
 /*
  * catalog_test.c - the SQLite catalog against a temporary database file:
  * migrations, round trips with every field, paging, conflicts, orphans on
- * delete, idempotency keys and concurrent writers.
+ * delete, idempotency keys, concurrent writers and inserts committed in
+ * one group.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "mfu_catalog.h"
 
@@ -401,6 +403,205 @@ static void test_concurrent_inserts(void **state)
   assert_int_equal(refs, 2 * WRITERS * PER_WRITER);
 }
 
+#define CROWD 64
+#define PER_CROWD 20
+
+struct racer {
+  struct mfu_catalog *c;
+  pthread_barrier_t *start;
+  struct mfu_item it;
+  struct mfu_file fl[2];
+  int n;
+  int rc;
+};
+
+/* PER_CROWD inserts, all released at once so that they pile up behind
+ * each other's COMMITs. */
+static void *crowd_insert(void *arg)
+{
+  struct racer *r = arg;
+  char id[MFU_ID_HEX];
+  int i;
+
+  make_file(&r->fl[0], MFU_GROUP_IMAGES, 0, "a.png", SHA_A);
+  make_file(&r->fl[1], MFU_GROUP_VIDEOS, 0, "v.mp4", SHA_C);
+  pthread_barrier_wait(r->start);
+  for(i = 0; i < PER_CROWD; i++) {
+    snprintf(id, sizeof(id), "6571d2a4c3f1e2b0a2%02d%04d", r->n, i);
+    make_item(&r->it, r->fl, 2, id, "crowd");
+    r->it.created_at += i;
+    if(mfu_catalog_item_insert(r->c, &r->it))
+      r->rc++;
+  }
+  return NULL;
+}
+
+static void test_crowd_inserts(void **state)
+{
+  struct fixture *f = *state;
+  struct racer *r = calloc(CROWD, sizeof(*r));
+  pthread_t t[CROWD];
+  pthread_barrier_t start;
+  struct mfu_item *got;
+  char id[MFU_ID_HEX];
+  uint64_t refs;
+  int i, j;
+
+  assert_non_null(r);
+  assert_int_equal(pthread_barrier_init(&start, NULL, CROWD), 0);
+  for(i = 0; i < CROWD; i++) {
+    r[i].c = f->c;
+    r[i].start = &start;
+    r[i].n = i;
+    assert_int_equal(pthread_create(&t[i], NULL, crowd_insert, &r[i]), 0);
+  }
+  for(i = 0; i < CROWD; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(r[i].rc, 0);
+  }
+  pthread_barrier_destroy(&start);
+  free(r);
+  /* Every item is there after the catalog is reopened, whole. */
+  mfu_catalog_close(f->c);
+  assert_int_equal(mfu_catalog_open(f->url, &f->c), MFU_OK);
+  for(i = 0; i < CROWD; i++) {
+    for(j = 0; j < PER_CROWD; j++) {
+      snprintf(id, sizeof(id), "6571d2a4c3f1e2b0a2%02d%04d", i, j);
+      assert_int_equal(mfu_catalog_item_get(f->c, id, &got), MFU_OK);
+      assert_int_equal(got->nfiles, 2);
+      assert_int_equal(got->created_at, 1700000000 + j);
+      assert_string_equal(got->files[1].sha256, SHA_C);
+      mfu_item_free(got);
+    }
+  }
+  assert_int_equal(mfu_catalog_blob_refs(f->c, SHA_C, &refs), MFU_OK);
+  assert_int_equal(refs, CROWD * PER_CROWD);
+}
+
+static void *insert_once(void *arg)
+{
+  struct racer *r = arg;
+
+  r->rc = mfu_catalog_item_insert(r->c, &r->it);
+  return NULL;
+}
+
+enum {
+  G_FIRST,       /* leads, and waits for the lock below */
+  G_ID_A,        /* these two share an id */
+  G_ID_B,
+  G_KEY_A,       /* these two share an idempotency key */
+  G_KEY_B,
+  G_OLD_ID,      /* the id of an item committed before */
+  G_PLAIN,
+  G_POS,         /* two files at one position */
+  G_LAST,
+  G_COUNT
+};
+
+static void make_racer(struct racer *r, struct mfu_catalog *c, int n,
+                       const char *id, size_t nfiles, const char *key)
+{
+  make_file(&r->fl[0], MFU_GROUP_IMAGES, 0, "a.png", SHA_A);
+  make_file(&r->fl[1], MFU_GROUP_IMAGES, 1, "b.png", SHA_B);
+  make_item(&r->it, r->fl, nfiles, id, "user1");
+  r->it.idem_key = (char *)key;
+  r->c = c;
+  r->n = n;
+  r->rc = -1000;
+}
+
+static const char *const group_ids[G_COUNT] = {
+  "6571d2a4c3f1e2b0a3000000", "6571d2a4c3f1e2b0a3000001",
+  "6571d2a4c3f1e2b0a3000001", "6571d2a4c3f1e2b0a3000003",
+  "6571d2a4c3f1e2b0a3000004", "6571d2a4c3f1e2b0a3000005",
+  "6571d2a4c3f1e2b0a3000006", "6571d2a4c3f1e2b0a3000007",
+  "6571d2a4c3f1e2b0a3000008",
+};
+
+/* Of two racers for one key, exactly one won; returns its index. */
+static int one_winner(const struct racer *r, int a, int b)
+{
+  assert_true((r[a].rc == MFU_OK && r[b].rc == MFU_E_EXISTS) ||
+              (r[a].rc == MFU_E_EXISTS && r[b].rc == MFU_OK));
+  return r[a].rc == MFU_OK ? a : b;
+}
+
+/* Another connection holds the write lock while the inserts queue up, so
+ * all but the first go in one group: each conflict fails its own item and
+ * no other. */
+static void test_group_conflicts(void **state)
+{
+  struct fixture *f = *state;
+  struct racer r[G_COUNT];
+  pthread_t t[G_COUNT];
+  struct mfu_item old, *got;
+  char path[128], id[MFU_ID_HEX];
+  sqlite3 *db;
+  int i, win;
+
+  make_item(&old, NULL, 0, group_ids[G_OLD_ID], "user1");
+  assert_int_equal(mfu_catalog_item_insert(f->c, &old), MFU_OK);
+  for(i = 0; i < G_COUNT; i++)
+    make_racer(&r[i], f->c, i, group_ids[i], 1 + (i == G_ID_B), NULL);
+  r[G_KEY_A].it.idem_key = (char *)"same-key";
+  r[G_KEY_B].it.idem_key = (char *)"same-key";
+  r[G_POS].fl[1].index = 0;
+  r[G_POS].it.nfiles = 2;
+
+  snprintf(path, sizeof(path), "%s/sub/mfu.db", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+                   SQLITE_OK);
+  for(i = 0; i < G_COUNT; i++) {
+    assert_int_equal(pthread_create(&t[i], NULL, insert_once, &r[i]), 0);
+    usleep(i == G_FIRST ? 100000 : 10000);
+  }
+  usleep(200000);
+  assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  for(i = 0; i < G_COUNT; i++)
+    pthread_join(t[i], NULL);
+
+  mfu_catalog_close(f->c);
+  assert_int_equal(mfu_catalog_open(f->url, &f->c), MFU_OK);
+  assert_int_equal(r[G_FIRST].rc, MFU_OK);
+  assert_int_equal(r[G_PLAIN].rc, MFU_OK);
+  assert_int_equal(r[G_LAST].rc, MFU_OK);
+  assert_int_equal(r[G_OLD_ID].rc, MFU_E_EXISTS);
+  assert_int_equal(r[G_POS].rc, MFU_E_EXISTS);
+  assert_int_equal(mfu_catalog_item_get(f->c, group_ids[G_POS], &got),
+                   MFU_E_NOTFOUND);
+  /* The old item kept its rows; the loser of the id wrote none. */
+  assert_int_equal(mfu_catalog_item_get(f->c, group_ids[G_OLD_ID], &got),
+                   MFU_OK);
+  assert_int_equal(got->nfiles, 0);
+  mfu_item_free(got);
+  win = one_winner(r, G_ID_A, G_ID_B);
+  assert_int_equal(mfu_catalog_item_get(f->c, group_ids[G_ID_A], &got),
+                   MFU_OK);
+  assert_int_equal(got->nfiles, r[win].it.nfiles);
+  mfu_item_free(got);
+  /* The loser of the key wrote neither its item nor its key. */
+  win = one_winner(r, G_KEY_A, G_KEY_B);
+  assert_int_equal(mfu_catalog_idem_get(f->c, "user1", "same-key", 1 << 30,
+                                        id), MFU_OK);
+  assert_string_equal(id, group_ids[win]);
+  assert_int_equal(mfu_catalog_item_get(f->c, group_ids[win], &got),
+                   MFU_OK);
+  mfu_item_free(got);
+  assert_int_equal(mfu_catalog_item_get(f->c, group_ids[win == G_KEY_A
+                                                        ? G_KEY_B : G_KEY_A],
+                                        &got), MFU_E_NOTFOUND);
+  for(i = 0; i < G_COUNT; i++) {
+    if(r[i].rc)
+      continue;
+    assert_int_equal(mfu_catalog_item_get(f->c, group_ids[i], &got), MFU_OK);
+    assert_string_equal(got->files[0].name, "a.png");
+    mfu_item_free(got);
+  }
+}
+
 static void test_bad_urls(void **state)
 {
   struct mfu_catalog *c;
@@ -451,6 +652,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_idempotency_ttl, setup, teardown),
     cmocka_unit_test_setup_teardown(test_concurrent_inserts, setup,
                                     teardown),
+    cmocka_unit_test_setup_teardown(test_crowd_inserts, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_conflicts, setup, teardown),
     cmocka_unit_test(test_bad_urls),
     cmocka_unit_test_setup_teardown(test_relative_path, setup, teardown),
   };
