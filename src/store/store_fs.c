@@ -1,14 +1,19 @@
 /*
  * store_fs.c - the file store: content-addressed blobs in a directory.
  *
- * Layout: DIR/tmp/ holds the files being written, DIR/sha256/ab/cd/<hash>
- * the finished blobs.  A put writes a temporary file while hashing it,
- * fsyncs it, and renames it to its address without replacing anything
- * (RENAME_NOREPLACE), then fsyncs the directory: the rename decides which
- * of two concurrent identical puts creates the blob, so `created` is exact
- * and the bytes are stored once.  A temporary file is flock()ed by its put,
- * so sweep_tmp can tell a live put (from this or another process) from one
- * a crash left behind.
+ * Layout: DIR/sha256/ab/cd/<hash> holds the finished blobs.  A put writes
+ * an unnamed file (open(DIR/tmp, O_TMPFILE)) while hashing it, fdatasyncs
+ * it, links it at its address (link never replaces a name), and fsyncs the
+ * directory: the link decides which of two concurrent identical puts
+ * creates the blob, so `created` is exact and the bytes are stored once.
+ * An unnamed file takes no lock on DIR/tmp (creating and renaming names
+ * there serialized every put on that one directory) and a crash leaves
+ * nothing of it.  Where the file system has no O_TMPFILE, the file is
+ * named in DIR/tmp/ and renamed without replacing (RENAME_NOREPLACE); it
+ * is flock()ed by its put, so sweep_tmp can tell a live put (from this or
+ * another process) from one a crash left behind.  The 256 sha256/ab/
+ * directories are made when the store opens, so a put creates at most its
+ * leaf directory.
  *
  * Large blobs: hashing (about 1.7 GB/s with SHA-NI) and writing on the
  * thread that receives the body would halve the upload rate, so put_write
@@ -16,7 +21,9 @@
  * write them (one hashes, two write alternate buffers); put_write waits
  * only when the ring is full.  A blob smaller
  * than one buffer never starts a thread: it is hashed and written at
- * commit.  Full buffers are written with O_DIRECT where the file system
+ * commit, from a small heap buffer: mapping a slot for it cost an mmap and
+ * an munmap per put.  Freed slots are kept by the store (a few) for the
+ * next large put.  Full buffers are written with O_DIRECT where the file system
  * allows it: buffered writes of a large file here cost seconds of
  * writeback at fsync, direct writes stream at device speed and leave no
  * dirty pages behind (see store_bench.c for the figures).
@@ -48,6 +55,13 @@ struct fs_store {
   int dirfd;  /* DIR */
   int tmpfd;  /* DIR/tmp */
   int shafd;  /* DIR/sha256 */
+  /* Learnt on the first put and kept (relaxed atomics: any thread may
+   * learn it, all learn the same). */
+  int no_tmpfile;     /* O_TMPFILE refused here: named temporary files */
+  int no_empty_path;  /* linkat(AT_EMPTY_PATH) refused: /proc/self/fd */
+  pthread_mutex_t mu; /* guards spare */
+  unsigned nspare;
+  unsigned char **spare;
 };
 
 /* A writer owns slots seq, seq + nwriters, ...: its own descriptor of
@@ -65,7 +79,8 @@ struct fs_put {
   struct mfu_store_put base;
   struct fs_store *fs;
   int fd;               /* writer 0's, and the one that is fsynced */
-  char name[32];        /* of the temporary file in tmp/ */
+  int anon;             /* 1: fd is an unnamed file (O_TMPFILE) */
+  char name[32];        /* of the named temporary file in tmp/ */
   EVP_MD_CTX *md;
   uint64_t size;        /* bytes accepted by put_write */
   int failed;           /* a put_write failed: commit refuses */
@@ -76,6 +91,8 @@ struct fs_put {
   unsigned nslots;
   unsigned char **slot;
   size_t cur;           /* bytes in the slot being filled (caller only) */
+  size_t small;         /* slot[0] is a heap buffer of this many bytes
+                           (0: a full slot) */
   int nthreads;         /* workers started: 0 to 3 */
   pthread_t thr[3];
   struct fs_writer w[2];
@@ -275,6 +292,17 @@ static void *work_write(void *arg)
   return NULL;
 }
 
+/* A second descriptor of the temporary file, or -1. */
+static int reopen(struct fs_put *p)
+{
+  char proc[32];
+
+  if(!p->anon)
+    return openat(p->fs->tmpfd, p->name, O_WRONLY | O_CLOEXEC);
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->fd);
+  return open(proc, O_WRONLY | O_CLOEXEC);
+}
+
 static void start_workers(struct fs_put *p)
 {
   int want = p->fs->tune.threads, i;
@@ -286,7 +314,7 @@ static void start_workers(struct fs_put *p)
   }
   if(want == 3) {
     /* The second writer's own descriptor; without it, one writer. */
-    p->w[1].fd = openat(p->fs->tmpfd, p->name, O_WRONLY | O_CLOEXEC);
+    p->w[1].fd = reopen(p);
     if(p->w[1].fd >= 0)
       p->nwriters = 2;
   }
@@ -348,6 +376,30 @@ static int hand_over(struct fs_put *p, int last)
   return rc;
 }
 
+/* A slot: a spare one, or a new one. */
+static unsigned char *slot_take(struct fs_store *fs)
+{
+  unsigned char *b = NULL;
+
+  pthread_mutex_lock(&fs->mu);
+  if(fs->nspare)
+    b = fs->spare[--fs->nspare];
+  pthread_mutex_unlock(&fs->mu);
+  return b ? b : aligned_alloc(ALIGN, fs->tune.slot_size);
+}
+
+/* Keep a freed slot for the next put, up to tune.spare of them. */
+static void slot_give(struct fs_store *fs, unsigned char *b)
+{
+  pthread_mutex_lock(&fs->mu);
+  if(b && fs->nspare < fs->tune.spare) {
+    fs->spare[fs->nspare++] = b;
+    b = NULL;
+  }
+  pthread_mutex_unlock(&fs->mu);
+  free(b);
+}
+
 static void put_free(struct fs_put *p)
 {
   unsigned i;
@@ -357,8 +409,12 @@ static void put_free(struct fs_put *p)
   if(p->w[1].fd >= 0)
     close(p->w[1].fd);
   EVP_MD_CTX_free(p->md);
-  for(i = 0; i < p->nslots; i++)
-    free(p->slot[i]);
+  for(i = 0; i < p->nslots && p->slot; i++) {
+    if(i == 0 && p->small)
+      free(p->slot[i]);
+    else
+      slot_give(p->fs, p->slot[i]);
+  }
   free(p->slot);
   free(p->fill);
   pthread_cond_destroy(&p->cv);
@@ -366,11 +422,36 @@ static void put_free(struct fs_put *p)
   free(p);
 }
 
+/* An unnamed temporary file: 0, 1 when the file system has none (then
+ * the caller names one), or an error. */
+static int open_anon(struct fs_put *p)
+{
+  struct fs_store *fs = p->fs;
+
+  if(!fs->tune.tmpfile || __atomic_load_n(&fs->no_tmpfile, __ATOMIC_RELAXED))
+    return 1;
+  p->fd = openat(fs->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if(p->fd >= 0) {
+    p->anon = 1;
+    p->w[0].fd = p->fd;
+    return MFU_OK;
+  }
+  /* open(2): EISDIR from kernels without O_TMPFILE, EOPNOTSUPP from file
+   * systems without it. */
+  if(errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    return err_from_errno(errno);
+  __atomic_store_n(&fs->no_tmpfile, 1, __ATOMIC_RELAXED);
+  return 1;
+}
+
 static int open_tmp(struct fs_put *p)
 {
   unsigned char rnd[8];
-  int tries;
+  int tries, rc;
 
+  rc = open_anon(p);
+  if(rc <= 0)
+    return rc;
   for(tries = 0; tries < 8; tries++) {
     if(getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
       return MFU_E_IO;
@@ -416,7 +497,12 @@ static int fs_put_begin(struct mfu_store *s, const char *content_type,
   p->slot = calloc(p->nslots, sizeof(*p->slot));
   p->fill = calloc(p->nslots, sizeof(*p->fill));
   p->md = EVP_MD_CTX_new();
-  if(!p->slot || !p->fill || !p->md) {
+  if(fs->tune.first && fs->tune.first < fs->tune.slot_size) {
+    p->small = fs->tune.first;
+    if(p->slot)
+      p->slot[0] = malloc(p->small);
+  }
+  if(!p->slot || !p->fill || !p->md || (p->small && !p->slot[0])) {
     put_free(p);
     return MFU_E_NOMEM;
   }
@@ -426,12 +512,26 @@ static int fs_put_begin(struct mfu_store *s, const char *content_type,
   }
   rc = open_tmp(p);
   if(rc) {
-    if(p->fd >= 0)
+    if(p->fd >= 0 && !p->anon)
       unlinkat(fs->tmpfd, p->name, 0);
     put_free(p);
     return rc;
   }
   *out = &p->base;
+  return MFU_OK;
+}
+
+/* The blob outgrew its heap buffer: move what it holds to a slot. */
+static int grow_first(struct fs_put *p)
+{
+  unsigned char *b = slot_take(p->fs);
+
+  if(!b)
+    return MFU_E_NOMEM;
+  memcpy(b, p->slot[0], p->cur);
+  free(p->slot[0]);
+  p->slot[0] = b;
+  p->small = 0;
   return MFU_OK;
 }
 
@@ -447,16 +547,21 @@ static int fs_put_write(struct mfu_store_put *w, const void *buf, size_t len)
     unsigned i = (unsigned)(p->prod % p->nslots);
     size_t n;
 
-    /* Slots are allocated when first reached, so a small blob holds one
-     * buffer and a large one at most nslots. */
+    if(p->small && p->cur == p->small) {
+      p->failed = grow_first(p);
+      if(p->failed)
+        return p->failed;
+    }
+    /* Slots are taken when first reached, so a small blob holds its heap
+     * buffer only and a large one at most nslots. */
     if(!p->slot[i]) {
-      p->slot[i] = aligned_alloc(ALIGN, room);
+      p->slot[i] = slot_take(p->fs);
       if(!p->slot[i]) {
         p->failed = MFU_E_NOMEM;
         return p->failed;
       }
     }
-    n = room - p->cur;
+    n = (p->small ? p->small : room) - p->cur;
     if(n > len)
       n = len;
     memcpy(p->slot[i] + p->cur, src, n);
@@ -483,7 +588,8 @@ static void fs_put_abort(struct mfu_store_put *w)
     set_err(p, MFU_E_INTERNAL);
     stop_workers(p);
   }
-  unlinkat(p->fs->tmpfd, p->name, 0);
+  if(!p->anon)
+    unlinkat(p->fs->tmpfd, p->name, 0);
   put_free(p);
 }
 
@@ -496,32 +602,38 @@ static int mkdir_durable(int parent, const char *name)
   return errno == EEXIST ? MFU_OK : err_from_errno(errno);
 }
 
-/* Open (creating) sha256/ab/cd for the blob hex. */
+/* Open (creating) sha256/ab/cd for the blob hex.  Most puts find it:
+ * one lookup, and no lock on a parent directory. */
 static int open_leaf(struct fs_store *fs, const char *hex, int *leaf)
 {
-  char part[3] = {hex[0], hex[1], '\0'};
-  int ab, rc;
+  char ab[3] = {hex[0], hex[1], '\0'}, cd[3] = {hex[2], hex[3], '\0'};
+  char path[6] = {hex[0], hex[1], '/', hex[2], hex[3], '\0'};
+  int abfd, rc;
 
-  rc = mkdir_durable(fs->shafd, part);
+  *leaf = openat(fs->shafd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(*leaf >= 0)
+    return MFU_OK;
+  if(errno != ENOENT)
+    return err_from_errno(errno);
+  /* ab/ was made at open, unless someone removed it since. */
+  rc = mkdir_durable(fs->shafd, ab);
   if(rc)
     return rc;
-  ab = openat(fs->shafd, part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if(ab < 0)
+  abfd = openat(fs->shafd, ab, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(abfd < 0)
     return err_from_errno(errno);
-  part[0] = hex[2];
-  part[1] = hex[3];
-  rc = mkdir_durable(ab, part);
+  rc = mkdir_durable(abfd, cd);
   if(!rc) {
-    *leaf = openat(ab, part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *leaf = openat(abfd, cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if(*leaf < 0)
       rc = err_from_errno(errno);
   }
-  close(ab);
+  close(abfd);
   return rc;
 }
 
-/* Link the temporary file at its address without replacing anything:
- * 0, or -1 with errno (EEXIST when the address is taken). */
+/* Link the named temporary file at its address without replacing
+ * anything: 0, or -1 with errno (EEXIST when the address is taken). */
 static int link_noreplace(int tmpfd, const char *name, int leaf,
                           const char *hex)
 {
@@ -536,6 +648,24 @@ static int link_noreplace(int tmpfd, const char *name, int leaf,
   return 0;
 }
 
+/* Give the unnamed file its address; like link_noreplace.  AT_EMPTY_PATH
+ * wants CAP_DAC_READ_SEARCH; /proc/self/fd works for any user. */
+static int link_anon(struct fs_put *p, int leaf, const char *hex)
+{
+  struct fs_store *fs = p->fs;
+  char proc[32];
+
+  if(!__atomic_load_n(&fs->no_empty_path, __ATOMIC_RELAXED)) {
+    if(linkat(p->fd, "", leaf, hex, AT_EMPTY_PATH) == 0)
+      return 0;
+    if(errno != ENOENT && errno != EPERM && errno != EINVAL)
+      return -1;
+    __atomic_store_n(&fs->no_empty_path, 1, __ATOMIC_RELAXED);
+  }
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->fd);
+  return linkat(AT_FDCWD, proc, leaf, hex, AT_SYMLINK_FOLLOW);
+}
+
 /*
  * Move the temporary file to its address unless it is taken; *created
  * says which.  A blob found there gets its mtime refreshed: gc removes
@@ -545,17 +675,22 @@ static int link_noreplace(int tmpfd, const char *name, int leaf,
  */
 static int place(struct fs_put *p, int leaf, const char *hex, int *created)
 {
-  int tmpfd = p->fs->tmpfd, tries;
+  int tmpfd = p->fs->tmpfd, tries, rc;
 
   for(tries = 0; tries < 4; tries++) {
-    if(link_noreplace(tmpfd, p->name, leaf, hex) == 0) {
+    if(p->anon)
+      rc = link_anon(p, leaf, hex);
+    else
+      rc = link_noreplace(tmpfd, p->name, leaf, hex);
+    if(rc == 0) {
       *created = 1;
       return MFU_OK;
     }
     if(errno != EEXIST)
       return err_from_errno(errno);
     if(utimensat(leaf, hex, NULL, 0) == 0) {
-      unlinkat(tmpfd, p->name, 0);
+      if(!p->anon)
+        unlinkat(tmpfd, p->name, 0);
       *created = 0;
       return MFU_OK;
     }
@@ -563,6 +698,22 @@ static int place(struct fs_put *p, int leaf, const char *hex, int *created)
       return err_from_errno(errno);
   }
   return MFU_E_IO;
+}
+
+/*
+ * The link raised the file's link count from 0, and that count lives in
+ * its inode, not in the directory: on a file system without a journal
+ * (ext4 -O ^has_journal) fsyncing the directory writes the entry, not the
+ * inode, and after a crash fsck would take an entry to an inode with no
+ * links for a deleted file and drop the blob.  link(2) does not mark the
+ * inode dirty for fsync, so touch the mtime first (the blob's mtime is its
+ * creation time anyway).  With a journal both ride in one commit.
+ */
+static int sync_link_count(struct fs_put *p)
+{
+  if(futimens(p->fd, NULL) || fsync(p->fd))
+    return err_from_errno(errno);
+  return MFU_OK;
 }
 
 static int finish(struct fs_put *p, char *hex, int *created)
@@ -586,6 +737,8 @@ static int finish(struct fs_put *p, char *hex, int *created)
   rc = open_leaf(p->fs, hex, &leaf);
   if(!rc)
     rc = place(p, leaf, hex, created);
+  if(!rc && p->anon && *created)
+    rc = sync_link_count(p);
   /* Also when the blob was there: a concurrent put may have renamed it
    * and not yet made the name durable, and our caller is about to point
    * a catalog row at it. */
@@ -841,6 +994,10 @@ static void fs_close(struct mfu_store *s)
 {
   struct fs_store *fs = (struct fs_store *)s;
 
+  while(fs->nspare)
+    free(fs->spare[--fs->nspare]);
+  free(fs->spare);
+  pthread_mutex_destroy(&fs->mu);
   if(fs->shafd >= 0)
     close(fs->shafd);
   if(fs->tmpfd >= 0)
@@ -913,6 +1070,31 @@ void store_fs_tuning_default(struct store_fs_tuning *t)
   t->slot_size = 1024 * 1024;
   t->threads = 3;
   t->direct = 1;
+  t->tmpfile = 1;
+  t->first = 64 * 1024;
+  t->spare = 8;
+}
+
+/* Make sha256/00 .. sha256/ff, so that a put creates at most its leaf:
+ * every first-level mkdir was an fsync of sha256/ and a lock on it.  ff
+ * is made last, so its presence says the rest are there; a put still
+ * makes a missing one.  Failing here (a read-only store) is not fatal. */
+static void make_fanout(int shafd)
+{
+  char ab[3];
+  int i, made = 0;
+
+  if(!faccessat(shafd, "ff", F_OK, 0))
+    return;
+  for(i = 0; i < 256; i++) {
+    snprintf(ab, sizeof(ab), "%02x", i);
+    if(mkdirat(shafd, ab, 0755) == 0)
+      made = 1;
+    else if(errno != EEXIST)
+      return;
+  }
+  if(made)
+    fsync(shafd);
 }
 
 int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
@@ -922,7 +1104,8 @@ int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
   int rc;
 
   if(!dir || !*dir || t->slots < 2 || t->slots > 64 || !t->slot_size ||
-     t->slot_size % ALIGN || t->threads < 0 || t->threads > 3)
+     t->slot_size % ALIGN || t->threads < 0 || t->threads > 3 ||
+     t->spare > 64)
     return MFU_E_INVAL;
   rc = mkdir_p(dir);
   if(rc)
@@ -933,6 +1116,12 @@ int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
   fs->base.ops = &fs_ops;
   fs->tune = *t;
   fs->tmpfd = fs->shafd = -1;
+  pthread_mutex_init(&fs->mu, NULL);
+  fs->spare = calloc(t->spare ? t->spare : 1, sizeof(*fs->spare));
+  if(!fs->spare) {
+    rc = MFU_E_NOMEM;
+    goto fail;
+  }
   fs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if(fs->dirfd < 0) {
     rc = err_from_errno(errno);
@@ -950,6 +1139,7 @@ int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
     rc = err_from_errno(errno);
     goto fail;
   }
+  make_fanout(fs->shafd);
   *out = &fs->base;
   return MFU_OK;
 fail:

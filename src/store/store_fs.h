@@ -19,6 +19,15 @@ struct store_fs_tuning {
   int direct;          /* write full buffers with O_DIRECT when the file
                           system allows it (no page cache, no writeback
                           storm at fsync) */
+  int tmpfile;         /* 1: write into an unnamed file (O_TMPFILE) and
+                          link it at its address, where the file system
+                          has them; 0: a named file in DIR/tmp renamed
+                          into place (also the fallback) */
+  size_t first;        /* a put starts in a heap buffer this large and
+                          takes a slot only when the blob outgrows it;
+                          0: a slot from the first byte */
+  unsigned spare;      /* freed slots the store keeps for later puts,
+                          0..64, so steady state maps no memory */
 };
 
 /* The defaults mfu_store_open uses. */

@@ -1,11 +1,14 @@
 /*
  * store_test.c - the file store against a real directory (mkdtemp): put,
  * dedup, abort, concurrent puts, reads, delete, list, sweep, disk full and
- * large blobs through the worker threads.
+ * large blobs through the worker threads; unnamed temporary files
+ * (O_TMPFILE) and the named ones in tmp/ that replace them where the file
+ * system has none.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -61,6 +64,23 @@ static int setup(void **state)
   return 0;
 }
 
+/* The same store with named temporary files, as where the file system
+ * has no O_TMPFILE. */
+static int setup_named(void **state)
+{
+  struct store_fs_tuning t;
+  struct fixture *f;
+
+  if(setup(state))
+    return -1;
+  f = *state;
+  mfu_store_close(f->s);
+  store_fs_tuning_default(&t);
+  t.tmpfile = 0;
+  snprintf(f->url, sizeof(f->url), "%s/blobs", f->dir);
+  return store_fs_open_tuned(f->url, &t, &f->s) ? -1 : 0;
+}
+
 static int teardown(void **state)
 {
   struct fixture *f = *state;
@@ -90,6 +110,29 @@ static unsigned tmp_entries(struct fixture *f)
 
   snprintf(path, sizeof(path), "%s/blobs/tmp", f->dir);
   return count_entries(path);
+}
+
+static unsigned nfiles;
+
+static int count_file(const char *path, const struct stat *sb, int type,
+                      struct FTW *ftw)
+{
+  (void)path;
+  (void)sb;
+  (void)ftw;
+  nfiles += type == FTW_F;
+  return 0;
+}
+
+/* Files (not directories) anywhere under the store. */
+static unsigned files_in_store(struct fixture *f)
+{
+  char path[96];
+
+  snprintf(path, sizeof(path), "%s/blobs", f->dir);
+  nfiles = 0;
+  assert_int_equal(nftw(path, count_file, 16, FTW_PHYS), 0);
+  return nfiles;
 }
 
 static int put_bytes(struct mfu_store *s, const void *buf, size_t len,
@@ -294,6 +337,184 @@ static void test_concurrent_identical_puts(void **state)
     assert_int_equal(n, round + 1);
   }
   assert_int_equal(tmp_entries(f), 0);
+  free(buf);
+}
+
+/* Many puts of the same small bytes at once: one creates the blob, the
+ * others find it, and it is stored once. */
+static void test_identical_small_puts(void **state)
+{
+  struct fixture *f = *state;
+  char buf[2048];
+  pthread_barrier_t bar;
+  int round;
+
+  for(round = 0; round < 4; round++) {
+    struct racer r[8];
+    pthread_t t[8];
+    unsigned n = 0;
+    int i, made = 0;
+
+    memset(buf, 'k' + round, sizeof(buf));
+    pthread_barrier_init(&bar, NULL, 8);
+    for(i = 0; i < 8; i++) {
+      r[i] = (struct racer){.s = f->s, .buf = buf, .len = sizeof(buf),
+                            .bar = &bar};
+      assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for(i = 0; i < 8; i++)
+      pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&bar);
+    for(i = 0; i < 8; i++) {
+      assert_int_equal(r[i].rc, MFU_OK);
+      assert_string_equal(r[i].hex, r[0].hex);
+      made += r[i].created;
+    }
+    assert_int_equal(made, 1);
+    assert_int_equal(mfu_store_list(f->s, count_blob, &n), MFU_OK);
+    assert_int_equal(n, round + 1);
+    assert_int_equal(files_in_store(f), round + 1);
+  }
+  assert_int_equal(tmp_entries(f), 0);
+}
+
+/* created says exactly whether this put stored the bytes. */
+static void test_created_exact(void **state)
+{
+  struct fixture *f = *state;
+  char hex[MFU_SHA256_HEX], buf[8];
+  int created = -1;
+  size_t got;
+
+  assert_int_equal(put_bytes(f->s, "abc", 3, 3, hex, &created), MFU_OK);
+  assert_int_equal(created, 1);
+  assert_int_equal(put_bytes(f->s, "abc", 3, 2, hex, &created), MFU_OK);
+  assert_int_equal(created, 0);
+  assert_int_equal(mfu_store_delete(f->s, hex), MFU_OK);
+  assert_int_equal(files_in_store(f), 0);
+  assert_int_equal(put_bytes(f->s, "abc", 3, 1, hex, &created), MFU_OK);
+  assert_int_equal(created, 1);
+  read_all(f->s, hex, 0, UINT64_MAX, buf, &got);
+  assert_int_equal(got, 3);
+  assert_memory_equal(buf, "abc", 3);
+  assert_int_equal(files_in_store(f), 1);
+}
+
+/* A put whose process dies holds an unnamed file: nothing is left, not
+ * even for sweep_tmp. */
+static void test_tmpfile_leaves_nothing(void **state)
+{
+  struct fixture *f = *state;
+  static char big[3 << 20];
+  struct mfu_store_put *w;
+  char hex[MFU_SHA256_HEX];
+  unsigned removed = 0;
+  int status, created;
+  pid_t pid;
+
+  assert_int_equal(mfu_store_put_begin(f->s, NULL, &w), MFU_OK);
+  assert_int_equal(mfu_store_put_write(w, "abc", 3), MFU_OK);
+  assert_int_equal(files_in_store(f), 0);
+  mfu_store_put_abort(w);
+  assert_int_equal(files_in_store(f), 0);
+  /* With the workers writing through a second descriptor. */
+  assert_int_equal(mfu_store_put_begin(f->s, NULL, &w), MFU_OK);
+  assert_int_equal(mfu_store_put_write(w, big, sizeof(big)), MFU_OK);
+  assert_int_equal(files_in_store(f), 0);
+  mfu_store_put_abort(w);
+  assert_int_equal(files_in_store(f), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if(pid == 0) {
+    struct mfu_store *s;
+    if(mfu_store_open(f->url, &s) || mfu_store_put_begin(s, NULL, &w) ||
+       mfu_store_put_write(w, big, sizeof(big)) ||
+       mfu_store_put_write(w, "x", 1))
+      _exit(1);
+    _exit(0);   /* a crash: neither commit nor abort */
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_int_equal(files_in_store(f), 0);
+  assert_int_equal(mfu_store_sweep_tmp(f->s, 0, &removed), MFU_OK);
+  assert_int_equal(removed, 0);
+  assert_int_equal(put_bytes(f->s, big, sizeof(big), 65536, hex, &created),
+                   MFU_OK);
+  assert_int_equal(created, 1);
+  assert_int_equal(files_in_store(f), 1);
+}
+
+/* Named temporary files: one in tmp/ while the put runs, none after. */
+static void test_named_fallback(void **state)
+{
+  struct fixture *f = *state;
+  struct mfu_store_put *w;
+  char hex[MFU_SHA256_HEX];
+  uint64_t size;
+  int created;
+
+  assert_int_equal(mfu_store_put_begin(f->s, NULL, &w), MFU_OK);
+  assert_int_equal(mfu_store_put_write(w, "abc", 3), MFU_OK);
+  assert_int_equal(tmp_entries(f), 1);
+  assert_int_equal(mfu_store_put_commit(w, hex, &size, &created), MFU_OK);
+  assert_string_equal(hex, ABC_SHA256);
+  assert_int_equal(created, 1);
+  assert_int_equal(tmp_entries(f), 0);
+  assert_int_equal(files_in_store(f), 1);
+  assert_int_equal(put_bytes(f->s, "abc", 3, 1, hex, &created), MFU_OK);
+  assert_int_equal(created, 0);
+  assert_int_equal(tmp_entries(f), 0);
+  assert_int_equal(files_in_store(f), 1);
+}
+
+/* Sizes around the end of the first (heap) buffer and of a slot, with
+ * and without spare slots and unnamed files. */
+static void test_first_buffer(void **state)
+{
+  struct fixture *f = *state;
+  size_t sizes[] = {1, (16 << 10) - 1, 16 << 10, (16 << 10) + 1,
+                    (64 << 10) - 1, 64 << 10, (64 << 10) + 1,
+                    (600 << 10) + 3};
+  size_t chunks[] = {1000, 16 << 10, 64 << 10};
+  unsigned char *buf = malloc(600 << 10 | 3);
+  char path[96];
+  int mode;
+  size_t i;
+
+  assert_non_null(buf);
+  for(i = 0; i < (600 << 10 | 3); i++)
+    buf[i] = (unsigned char)(i * 7 + (i >> 9));
+  snprintf(path, sizeof(path), "%s/first", f->dir);
+  for(mode = 0; mode < 4; mode++) {
+    struct store_fs_tuning t;
+    struct mfu_store *s;
+    size_t k, c;
+
+    store_fs_tuning_default(&t);
+    t.slot_size = 64 << 10;
+    t.first = 16 << 10;
+    t.tmpfile = mode & 1;
+    t.spare = mode & 2 ? 2 : 0;
+    assert_int_equal(store_fs_open_tuned(path, &t, &s), MFU_OK);
+    for(k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+      for(c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        char want[MFU_SHA256_HEX], hex[MFU_SHA256_HEX];
+        struct mfu_store_stat st;
+        int created;
+
+        sha256_hex(buf, sizes[k], want);
+        assert_int_equal(put_bytes(s, buf, sizes[k], chunks[c], hex,
+                                   &created), MFU_OK);
+        assert_string_equal(hex, want);
+        assert_int_equal(created, 1);
+        assert_int_equal(mfu_store_stat(s, hex, &st), MFU_OK);
+        assert_int_equal(st.size, sizes[k]);
+        assert_int_equal(mfu_store_delete(s, hex), MFU_OK);
+      }
+    }
+    mfu_store_close(s);
+  }
   free(buf);
 }
 
@@ -633,14 +854,28 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_put_read_back, setup, teardown),
     cmocka_unit_test_setup_teardown(test_empty_blob, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup,
+    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup_named,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_concurrent_identical_puts, setup,
                                     teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent_identical_puts,
+                                    setup_named, teardown),
+    cmocka_unit_test_setup_teardown(test_identical_small_puts, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_identical_small_puts, setup_named,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_created_exact, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_created_exact, setup_named,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_tmpfile_leaves_nothing, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_named_fallback, setup_named,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_first_buffer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_range_reads, setup, teardown),
     cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
     cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_sweep_tmp, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sweep_tmp, setup_named, teardown),
     cmocka_unit_test(test_bad_urls),
     cmocka_unit_test_setup_teardown(test_relative_dir, setup, teardown),
     cmocka_unit_test_setup_teardown(test_large_blobs, setup, teardown),
