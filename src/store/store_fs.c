@@ -615,11 +615,14 @@ static int open_leaf(struct fs_store *fs, const char *hex, int *leaf)
     return MFU_OK;
   if(errno != ENOENT)
     return err_from_errno(errno);
-  /* ab/ was made at open, unless someone removed it since. */
-  rc = mkdir_durable(fs->shafd, ab);
-  if(rc)
-    return rc;
   abfd = openat(fs->shafd, ab, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(abfd < 0 && errno == ENOENT) {
+    /* Made at open, unless someone removed it since. */
+    rc = mkdir_durable(fs->shafd, ab);
+    if(rc)
+      return rc;
+    abfd = openat(fs->shafd, ab, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
   if(abfd < 0)
     return err_from_errno(errno);
   rc = mkdir_durable(abfd, cd);
