@@ -16,6 +16,16 @@
  * median seconds from put_begin to the end of put_commit (durable), and
  * the median seconds the caller spent inside put_write, which is what the
  * receiving thread loses.
+ *
+ *   store_bench DIR small THREADS BLOBS KiB [rounds [TMPFILE/FIRST_KIB/SPARE...]]
+ *
+ * Many small puts at once, as a server receiving many small uploads: each
+ * of THREADS threads puts BLOBS distinct blobs of KiB kibibytes (one
+ * put_write each), timed from the first put_begin to the last commit;
+ * the blobs are deleted after each round, untimed, so inodes are reused
+ * as on a store that gc keeps in shape.  Arrangements (default: the
+ * store's defaults, and all three off) alternate round by round; printed:
+ * median blobs per second.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -195,6 +205,148 @@ static int one(const char *dir, struct arrangement *a, int recv,
   return rc;
 }
 
+/* --- many small puts ------------------------------------------------- */
+
+struct small_arr {
+  char name[40];
+  int tmpfile;
+  unsigned first_kib, spare;
+  double rate[MAX_ROUNDS];
+};
+
+struct small_job {
+  struct mfu_store *s;
+  int id, blobs, rc;
+  size_t len;
+  char (*hex)[MFU_SHA256_HEX];
+  uint64_t tag;
+};
+
+static void *small_puts(void *arg)
+{
+  struct small_job *j = arg;
+  unsigned char *buf = malloc(j->len);
+  int i;
+
+  if(!buf) {
+    j->rc = MFU_E_NOMEM;
+    return NULL;
+  }
+  memset(buf, 0x5a, j->len);
+  for(i = 0; i < j->blobs && !j->rc; i++) {
+    struct mfu_store_put *w;
+    uint64_t size;
+    int created;
+    /* Distinct bytes per blob, round and run. */
+    snprintf((char *)buf, j->len < 64 ? j->len : 64, "%llx-%d-%d",
+             (unsigned long long)j->tag, j->id, i);
+    j->rc = mfu_store_put_begin(j->s, NULL, &w);
+    if(j->rc)
+      break;
+    j->rc = mfu_store_put_write(w, buf, j->len);
+    if(j->rc) {
+      mfu_store_put_abort(w);
+      break;
+    }
+    j->rc = mfu_store_put_commit(w, j->hex[i], &size, &created);
+  }
+  free(buf);
+  return NULL;
+}
+
+static int small_round(const char *dir, struct small_arr *a, int threads,
+                       int blobs, size_t len, uint64_t tag, double *rate)
+{
+  struct store_fs_tuning t;
+  struct small_job jobs[256];
+  pthread_t thr[256];
+  struct mfu_store *s;
+  double t0;
+  int i, k, rc = 0;
+
+  store_fs_tuning_default(&t);
+#ifndef STORE_BENCH_NO_KNOBS
+  t.tmpfile = a->tmpfile;
+  t.first = (size_t)a->first_kib << 10;
+  t.spare = a->spare;
+#else
+  (void)a;
+#endif
+  rc = store_fs_open_tuned(dir, &t, &s);
+  if(rc)
+    return rc;
+  for(i = 0; i < threads; i++) {
+    jobs[i] = (struct small_job){s, i, blobs, 0, len, NULL, tag};
+    jobs[i].hex = calloc((size_t)blobs, MFU_SHA256_HEX);
+    if(!jobs[i].hex)
+      return MFU_E_NOMEM;
+  }
+  t0 = now();
+  for(i = 0; i < threads; i++)
+    if(pthread_create(&thr[i], NULL, small_puts, &jobs[i]))
+      return MFU_E_NOMEM;
+  for(i = 0; i < threads; i++)
+    pthread_join(thr[i], NULL);
+  *rate = (double)threads * blobs / (now() - t0);
+  for(i = 0; i < threads; i++) {
+    if(jobs[i].rc && !rc)
+      rc = jobs[i].rc;
+    for(k = 0; k < blobs; k++)
+      if(jobs[i].hex[k][0])
+        mfu_store_delete(s, jobs[i].hex[k]);
+    free(jobs[i].hex);
+  }
+  mfu_store_close(s);
+  return rc;
+}
+
+static int small_main(int argc, char **argv)
+{
+  struct small_arr arr[MAX_ARR] = {
+    {"defaults", 1, 64, 8, {0}},
+    {"0/0/0 (tmp/ + rename, slots)", 0, 0, 0, {0}},
+  };
+  int narr = 2, threads, blobs, rounds, r, i;
+  unsigned kib;
+
+  if(argc < 6)
+    return 2;
+  threads = atoi(argv[3]);
+  blobs = atoi(argv[4]);
+  kib = (unsigned)atoi(argv[5]);
+  rounds = argc > 6 ? atoi(argv[6]) : 5;
+  if(threads < 1 || threads > 256 || blobs < 1 || !kib || rounds < 1 ||
+     rounds > MAX_ROUNDS)
+    return 2;
+  if(argc > 7) {
+    narr = 0;
+    for(i = 7; i < argc && narr < MAX_ARR; i++) {
+      struct small_arr *a = &arr[narr++];
+      if(sscanf(argv[i], "%d/%u/%u", &a->tmpfile, &a->first_kib,
+                &a->spare) != 3)
+        return 2;
+      snprintf(a->name, sizeof(a->name), "%s", argv[i]);
+    }
+  }
+  for(r = 0; r < rounds; r++) {
+    for(i = 0; i < narr; i++) {
+      uint64_t tag = ((uint64_t)getpid() << 16) ^ (uint64_t)(r * 64 + i);
+      int rc = small_round(argv[1], &arr[i], threads, blobs,
+                           (size_t)kib << 10, tag, &arr[i].rate[r]);
+      if(rc) {
+        fprintf(stderr, "%s: %s\n", arr[i].name, mfu_strerror(rc));
+        return 1;
+      }
+    }
+  }
+  printf("%d threads x %d blobs of %u KiB, %d rounds, medians\n", threads,
+         blobs, kib, rounds);
+  for(i = 0; i < narr; i++)
+    printf("%-32s %10.0f blobs/s\n", arr[i].name,
+           median(arr[i].rate, rounds));
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   struct arrangement arr[] = {
@@ -215,6 +367,8 @@ int main(int argc, char **argv)
   int rounds = argc > 3 ? atoi(argv[3]) : 5, r;
   unsigned char *src;
 
+  if(argc > 2 && !strcmp(argv[2], "small"))
+    return small_main(argc, argv);
   if(argc < 2 || rounds < 1 || rounds > MAX_ROUNDS || !mib) {
     fprintf(stderr, "usage: store_bench DIR [MiB [rounds<=15]]\n");
     return 2;
