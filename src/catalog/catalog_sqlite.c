@@ -145,6 +145,7 @@ struct ins_req {
   int rc;
   int final;                  /* rc no longer depends on the COMMIT */
   int done;                   /* rc is the answer; set under queue_mu */
+  pthread_cond_t cv;          /* done, or time to lead */
   struct ins_req *next;
 };
 
@@ -153,7 +154,6 @@ struct sq_catalog {
   pthread_mutex_t write_mu;   /* owns writer */
   struct conn writer;
   pthread_mutex_t queue_mu;   /* owns queue, queue_tail, leading */
-  pthread_cond_t queue_cv;    /* a group finished */
   struct ins_req *queue;
   struct ins_req **queue_tail;
   int leading;                /* a leader is writing a group */
@@ -431,9 +431,13 @@ static void lead(struct sq_catalog *c)
   for(r = group; r; r = next) {
     next = r->next;   /* r may be gone once its waiter sees done */
     r->done = 1;
+    pthread_cond_signal(&r->cv);
   }
   c->leading = 0;
-  pthread_cond_broadcast(&c->queue_cv);
+  /* Wake one thread, not all: the head of the queue leads the next
+   * group, the others sleep until it is written. */
+  if(c->queue)
+    pthread_cond_signal(&c->queue->cv);
 }
 
 static int sq_item_insert(struct mfu_catalog *cat, const struct mfu_item *it)
@@ -448,6 +452,7 @@ static int sq_item_insert(struct mfu_catalog *cat, const struct mfu_item *it)
     if(!it->files[i].name || (unsigned)it->files[i].group >= MFU_GROUP_COUNT)
       return MFU_E_INVAL;
   }
+  pthread_cond_init(&req.cv, NULL);
   pthread_mutex_lock(&c->queue_mu);
   *c->queue_tail = &req;
   c->queue_tail = &req.next;
@@ -455,11 +460,12 @@ static int sq_item_insert(struct mfu_catalog *cat, const struct mfu_item *it)
    * if the group it took (BATCH_MAX) stopped short of req. */
   while(!req.done) {
     if(c->leading)
-      pthread_cond_wait(&c->queue_cv, &c->queue_mu);
+      pthread_cond_wait(&req.cv, &c->queue_mu);
     else
       lead(c);
   }
   pthread_mutex_unlock(&c->queue_mu);
+  pthread_cond_destroy(&req.cv);
   return req.rc;
 }
 
@@ -1100,7 +1106,6 @@ static void sq_close(struct mfu_catalog *cat)
   for(i = 0; i < NREADERS; i++)
     conn_close(&c->readers[i]);
   conn_close(&c->writer);
-  pthread_cond_destroy(&c->queue_cv);
   pthread_mutex_destroy(&c->queue_mu);
   pthread_cond_destroy(&c->pool_cv);
   pthread_mutex_destroy(&c->pool_mu);
@@ -1229,7 +1234,6 @@ int mfu_catalog_sqlite_open(const char *rest, struct mfu_catalog **out)
   c->base.ops = &sqlite_ops;
   pthread_mutex_init(&c->write_mu, NULL);
   pthread_mutex_init(&c->queue_mu, NULL);
-  pthread_cond_init(&c->queue_cv, NULL);
   c->queue_tail = &c->queue;
   pthread_mutex_init(&c->pool_mu, NULL);
   pthread_cond_init(&c->pool_cv, NULL);
