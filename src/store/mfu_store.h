@@ -10,8 +10,8 @@
  * Writing is a stream: put_begin, any number of put_write, then exactly one
  * of put_commit or put_abort, which also frees the put.  The store hashes the
  * bytes as they arrive; put_commit makes the blob durable under its address
- * (file store: fsync the temporary file, rename it into place, fsync the
- * directory) before it returns.  put_abort (also the path for a client that
+ * (file store: fdatasync an unnamed O_TMPFILE, link it to its address,
+ * fsync it and the directory) before it returns.  put_abort (also the path for a client that
  * disconnects) leaves nothing behind.
  */
 #ifndef MFU_STORE_H
