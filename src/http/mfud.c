@@ -11,12 +11,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "mfu_http.h"
 
 #ifndef MFU_VERSION
 #define MFU_VERSION "0.0.0"
 #endif
+
+/* Each connection holds a socket and, for an upload, the descriptors of
+ * up to 64 files waiting for their sync: the usual soft limit of 1024
+ * would bind long before memory does.  The hard limit is the operator's. */
+static void raise_fd_limit(void)
+{
+  struct rlimit r;
+  if(getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
 
 static int serve(const struct mfu_config *cfg)
 {
@@ -30,6 +43,7 @@ static int serve(const struct mfu_config *cfg)
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
   if(mfu_server_start(cfg, &srv))
     return 1;
   fprintf(stderr, "mfud %s: serving on http://%s (store %s, catalog %s, "

@@ -20,6 +20,7 @@
  * problem JSON instead of a reset connection; past --max-body the
  * connection is closed instead.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,23 @@
 #define SNIFF_MAX MFU_MEDIA_SNIFF_LEN
 #define IDEM_KEY_MAX 128
 #define USERNAME_MAX MFU_USERNAME_MAX
+/* Files sealed before their batch is published and probed: each holds a
+ * descriptor until then, and 64 files share two syncs. */
+#define BATCH_MAX 64
 
 enum part_kind { P_NONE, P_TEXT, P_FILE };
+
+/* Probes of one published batch, running on their own thread while the
+ * next batch arrives: they hold copies, as files[] may move meanwhile. */
+struct probe_run {
+  pthread_t thr;
+  int running;                  /* thr must be joined */
+  struct mfu_probe_pool *pool;
+  unsigned timeout_ms;
+  size_t first, n;              /* of files[first .. first + n) */
+  struct mfu_probe_job *jobs;
+  char (*sha)[MFU_SHA256_HEX];
+};
 enum { F_CREATED = 1, F_PENDING = 2 };
 
 struct upload {
@@ -67,6 +83,11 @@ struct upload {
   int *flags;                   /* per file: F_CREATED | F_PENDING */
   size_t nfiles;
   size_t cap;
+  /* files[published..nfiles) are sealed in batch, not yet at their
+   * addresses; the ones before are published and probed. */
+  struct mfu_store_batch *batch;
+  size_t published;
+  struct probe_run probes;
   unsigned count[MFU_GROUP_COUNT];
 };
 
@@ -79,12 +100,18 @@ static void file_free_strings(struct mfu_file *f)
   f->name = f->content_type = f->codec = f->ext = NULL;
 }
 
+static void probe_discard(struct upload *up);
+
 /* Undo everything stored so far; safe to call more than once. */
 static void rollback(struct upload *up)
 {
   size_t i;
+  probe_discard(up);
   mfu_store_put_abort(up->put);
   up->put = NULL;
+  if(up->batch && up->published < up->nfiles)
+    mfu_store_batch_abort(up->batch, &up->flags[up->published]);
+  up->published = 0;
   for(i = 0; i < up->nfiles; i++) {
     if(up->flags[i] & F_PENDING)
       pending_release(&up->srv->pending, up->files[i].sha256);
@@ -290,7 +317,8 @@ static int on_part_data(void *cls, const char *at, size_t len)
   return MFU_OK;
 }
 
-static int keep_file(struct upload *up, int flags)
+/* Room for one more file record. */
+static int reserve_file(struct upload *up)
 {
   if(up->nfiles == up->cap) {
     size_t cap = up->cap ? up->cap * 2 : 8;
@@ -304,67 +332,160 @@ static int keep_file(struct upload *up, int flags)
     up->flags = c;
     up->cap = cap;
   }
-  up->files[up->nfiles] = up->cur;
-  up->flags[up->nfiles] = flags;
-  up->nfiles++;
-  memset(&up->cur, 0, sizeof(up->cur));
   return MFU_OK;
 }
 
-/* What the media says of the stored file; a file that is not what its
+/* What the media says of a stored file; a file that is not what its
  * group holds is refused like a content-type lie. */
-static int probe(struct upload *up, struct mfu_file *f)
+static int probe_apply(struct upload *up, struct mfu_file *f,
+                       const struct mfu_probe_job *job)
 {
   const char *group = group_field(f->group);
-  struct mfu_probe_result info;
-  int rc = mfu_probe_run(up->srv->probes, group, f->sha256, f->size,
-                         (unsigned)up->cfg->probe_timeout, &info);
-  if(rc == MFU_E_TYPE_MISMATCH)
-    return fail(up, rc, (long)f->index, -1, group,
+  const struct mfu_probe_result *info = &job->res;
+
+  if(job->rc == MFU_E_TYPE_MISMATCH)
+    return fail(up, job->rc, (long)f->index, -1, group,
                 "%s[%u] \"%s\" (%s) is not playable as %s", group,
                 f->index, f->name, f->content_type,
                 f->group == MFU_GROUP_IMAGES ? "an image"
                 : f->group == MFU_GROUP_AUDIOS ? "audio" : "video");
-  if(rc)
-    return store_fail(up, f, rc);
-  if(!info.known)
+  if(job->rc)
+    return store_fail(up, f, job->rc);
+  if(!info->known)
     return MFU_OK;
-  f->duration_probed = info.duration;
-  f->width = (int)info.width;
-  f->height = (int)info.height;
-  if(info.codec[0] && !(f->codec = strdup(info.codec)))
+  f->duration_probed = info->duration;
+  f->width = (int)info->width;
+  f->height = (int)info->height;
+  if(info->codec[0] && !(f->codec = strdup(info->codec)))
     return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
   return MFU_OK;
+}
+
+static void *probe_thread(void *arg)
+{
+  struct probe_run *r = arg;
+  mfu_probe_run_many(r->pool, r->jobs, r->n, r->timeout_ms);
+  return NULL;
+}
+
+static void probe_free(struct probe_run *r)
+{
+  free(r->jobs);
+  free(r->sha);
+  r->jobs = NULL;
+  r->sha = NULL;
+  r->n = 0;
+}
+
+/* Wait for the running probes and forget their results. */
+static void probe_discard(struct upload *up)
+{
+  if(up->probes.running)
+    pthread_join(up->probes.thr, NULL);
+  up->probes.running = 0;
+  probe_free(&up->probes);
+}
+
+/* Start probing files[first..nfiles): on a thread while more files may
+ * come, here once the body is all in (or when no thread starts). */
+static int probe_start(struct upload *up, size_t first, int last)
+{
+  struct probe_run *r = &up->probes;
+  size_t i;
+
+  r->pool = up->srv->probes;
+  r->timeout_ms = (unsigned)up->cfg->probe_timeout;
+  r->first = first;
+  r->n = up->nfiles - first;
+  r->jobs = calloc(r->n, sizeof(*r->jobs));
+  r->sha = calloc(r->n, sizeof(*r->sha));
+  if(!r->jobs || !r->sha) {
+    probe_free(r);
+    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+  }
+  for(i = 0; i < r->n; i++) {
+    memcpy(r->sha[i], up->files[first + i].sha256, MFU_SHA256_HEX);
+    r->jobs[i].group = group_field(up->files[first + i].group);
+    r->jobs[i].sha256 = r->sha[i];
+    r->jobs[i].size = up->files[first + i].size;
+  }
+  r->running = !last && !pthread_create(&r->thr, NULL, probe_thread, r);
+  if(!r->running)
+    probe_thread(r);
+  return MFU_OK;
+}
+
+/* Wait for the probes started last and record what they found. */
+static int probe_finish(struct upload *up)
+{
+  struct probe_run *r = &up->probes;
+  size_t i, n = r->n;
+  int rc = MFU_OK;
+
+  if(r->running)
+    pthread_join(r->thr, NULL);
+  r->running = 0;
+  /* A failure rolls back and empties files[]: stop at the first. */
+  for(i = 0; i < n && !rc; i++)
+    rc = probe_apply(up, &up->files[r->first + i], &r->jobs[i]);
+  probe_free(r);
+  return rc;
+}
+
+/* Put the sealed files at their addresses (durable), mark them pending
+ * so no delete takes them before the catalog names them, and start
+ * probing them while the next files arrive. */
+static int publish(struct upload *up, int last)
+{
+  size_t first = up->published, i;
+  struct mfu_store_stat st;
+  int rc;
+
+  if(first == up->nfiles)
+    return MFU_OK;
+  rc = mfu_store_batch_publish(up->batch, &up->flags[first]);
+  up->published = up->nfiles;
+  if(rc)
+    return fail(up, rc, -1, -1, NULL, "the files could not be stored: %s",
+                mfu_strerror(rc));
+  for(i = first; i < up->nfiles; i++) {
+    if(pending_add(&up->srv->pending, up->files[i].sha256))
+      return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+    up->flags[i] |= F_PENDING;
+    /* The bytes were there already: make sure no delete took them
+     * between the store's check and our pending mark. */
+    if(!(up->flags[i] & F_CREATED) &&
+       mfu_store_stat(up->srv->store, up->files[i].sha256, &st))
+      return fail(up, MFU_E_UNAVAILABLE, -1, -1, NULL,
+                  "a stored file vanished during the upload; retry");
+  }
+  if((rc = probe_finish(up)))
+    return rc;
+  return probe_start(up, first, last);
 }
 
 static int end_file(struct upload *up)
 {
   struct mfu_file *f = &up->cur;
-  struct mfu_store_stat st;
   uint64_t size;
-  int created, rc;
+  int rc;
 
   if(!up->put && (rc = start_put(up)))
     return rc;
-  rc = mfu_store_put_commit(up->put, f->sha256, &size, &created);
+  if((!up->batch && mfu_store_batch_new(up->srv->store, &up->batch)) ||
+     reserve_file(up))
+    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+  rc = mfu_store_batch_add(up->batch, up->put, f->sha256, &size);
   up->put = NULL;
   if(rc)
-    return store_fail(up, &up->cur, rc);
-  if(keep_file(up, created ? F_CREATED : 0)) {
-    if(created)
-      blob_delete_if_unused(up->srv, f->sha256);
-    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
-  }
-  if(pending_add(&up->srv->pending, up->files[up->nfiles - 1].sha256))
-    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
-  up->flags[up->nfiles - 1] |= F_PENDING;
-  /* The bytes were there already: make sure no delete took them between
-   * the store's check and our pending mark. */
-  if(!created && (rc = mfu_store_stat(up->srv->store,
-                                      up->files[up->nfiles - 1].sha256, &st)))
-    return fail(up, MFU_E_UNAVAILABLE, -1, -1, NULL,
-                "a stored file vanished during the upload; retry");
-  return probe(up, &up->files[up->nfiles - 1]);
+    return store_fail(up, f, rc);
+  up->files[up->nfiles] = up->cur;
+  up->flags[up->nfiles] = 0;
+  up->nfiles++;
+  memset(&up->cur, 0, sizeof(up->cur));
+  if(mfu_store_batch_count(up->batch) >= BATCH_MAX)
+    return publish(up, 0);
+  return MFU_OK;
 }
 
 static int on_part_end(void *cls)
@@ -625,7 +746,8 @@ enum MHD_Result upload_finish(struct request *req,
   if(!up->failed && !up->replay_id[0] &&
      (rc = mfu_multipart_finish(&up->mp)))
     parser_failed(up, rc);
-  if(!up->failed && !up->replay_id[0])
+  if(!up->failed && !up->replay_id[0] && !publish(up, 1) &&
+     !probe_finish(up))
     commit(up, &item);
   if(up->failed)
     return respond_problem(req, conn, &up->prob);
@@ -660,6 +782,8 @@ void upload_free(struct upload *up)
   struct mfu_server *srv = up->srv;
   if(!up->committed)
     rollback(up);
+  probe_discard(up);
+  mfu_store_batch_free(up->batch);
   file_free_strings(&up->cur);
   for(size_t i = 0; i < up->nfiles; i++)
     file_free_strings(&up->files[i]);

@@ -53,6 +53,25 @@ int mfu_probe_run(struct mfu_probe_pool *p, const char *group,
                   const char *sha256, uint64_t size, unsigned timeout_ms,
                   struct mfu_probe_result *res);
 
+/* One probe of a batch: the request, then what came back (rc and res as
+ * mfu_probe_run's return and *res). */
+struct mfu_probe_job {
+  const char *group;
+  const char *sha256;
+  uint64_t size;
+  int rc;
+  struct mfu_probe_result res;
+};
+
+/*
+ * Run n probes on one worker with up to 16 requests in flight, so a batch
+ * costs the worker's time and not n round trips.  Each job ends as
+ * mfu_probe_run would have ended it: a worker that dies or overruns costs
+ * the job it was on, and the ones queued behind it go to a fresh worker.
+ */
+void mfu_probe_run_many(struct mfu_probe_pool *p, struct mfu_probe_job *jobs,
+                        size_t n, unsigned timeout_ms);
+
 /*
  * Where the mfu-probe program is: $MFU_PROBE if set, else mfu-probe beside
  * the running program, else the build tree's ../probe/mfu-probe, else

@@ -19,10 +19,16 @@
 
 extern char **environ;
 
+/* Requests a batch keeps in flight on one worker: the lines fit in a
+ * pipe's buffer both ways, so neither side blocks on the other. */
+#define WINDOW 16
+
 struct worker {
   pid_t pid;          /* 0: not running */
   int in, out;        /* its stdin (we write), its stdout (we read) */
   int busy;
+  size_t len;         /* answer bytes read and not yet taken */
+  char buf[1024];
 };
 
 struct mfu_probe_pool {
@@ -67,6 +73,7 @@ static void stop_worker(struct worker *w)
   while(waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
     ;
   w->pid = 0;
+  w->len = 0;
 }
 
 void mfu_probe_pool_free(struct mfu_probe_pool *p)
@@ -157,90 +164,132 @@ static int64_t now_ms(void)
 
 enum { ASK_OK = 0, ASK_DEAD = -1, ASK_TIMEOUT = -2 };
 
-/* Read one answer line before the deadline. */
-static int read_line(int fd, char *buf, size_t cap, int64_t deadline)
+/* The worker's next answer line, read before the deadline. */
+static int read_line(struct worker *w, char *line, size_t cap,
+                     int64_t deadline)
 {
-  size_t len = 0;
-  while(len + 1 < cap) {
-    struct pollfd pfd = {fd, POLLIN, 0};
-    int64_t left = deadline - now_ms();
+  for(;;) {
+    char *nl = memchr(w->buf, '\n', w->len);
+    struct pollfd pfd = {w->out, POLLIN, 0};
+    int64_t left;
     ssize_t n;
-    if(left <= 0 || poll(&pfd, 1, (int)left) == 0)
-      return ASK_TIMEOUT;
-    n = read(fd, buf + len, cap - 1 - len);
-    if(n <= 0)
-      return ASK_DEAD;
-    len += (size_t)n;
-    if(memchr(buf, '\n', len)) {
-      buf[len] = '\0';
+
+    if(nl) {
+      size_t k = (size_t)(nl - w->buf);
+      if(k >= cap)
+        return ASK_DEAD;
+      memcpy(line, w->buf, k);
+      line[k] = '\0';
+      w->len -= k + 1;
+      memmove(w->buf, nl + 1, w->len);
       return ASK_OK;
     }
+    if(w->len == sizeof(w->buf))
+      return ASK_DEAD;
+    left = deadline - now_ms();
+    if(left <= 0 || poll(&pfd, 1, (int)left) == 0)
+      return ASK_TIMEOUT;
+    n = read(w->out, w->buf + w->len, sizeof(w->buf) - w->len);
+    if(n <= 0)
+      return ASK_DEAD;
+    w->len += (size_t)n;
   }
-  return ASK_DEAD;
 }
 
-static int ask(struct mfu_probe_pool *p, struct worker *w, const char *req,
-               char *ans, size_t cap, unsigned timeout_ms)
+static int send_job(struct mfu_probe_pool *p, struct worker *w,
+                    const struct mfu_probe_job *job, unsigned timeout_ms)
 {
-  size_t len = strlen(req);
+  char req[160];
+  int len = snprintf(req, sizeof(req), "%s %s %llu %u\n", job->group,
+                     job->sha256, (unsigned long long)job->size,
+                     timeout_ms);
   if(!w->pid && start_worker(p, w))
     return ASK_DEAD;
-  if(write(w->in, req, len) != (ssize_t)len)
+  if(len <= 0 || (size_t)len >= sizeof(req) ||
+     write(w->in, req, (size_t)len) != len)
     return ASK_DEAD;
-  /* A second of slack for the worker's own start and the store's I/O. */
-  return read_line(w->out, ans, cap, now_ms() + timeout_ms + 1000);
+  return ASK_OK;
 }
 
-static int parse(const char *ans, struct mfu_probe_result *res)
+/* An answer that does not parse is an unknown probe, not an error. */
+static void take_answer(struct mfu_probe_job *job, const char *ans)
 {
+  struct mfu_probe_result *res = &job->res;
   int rc, known;
   char codec[32];
+
   if(sscanf(ans, "%d %d %lf %u %u %31s", &rc, &known, &res->duration,
-            &res->width, &res->height, codec) != 6)
-    return MFU_E_INTERNAL;
+            &res->width, &res->height, codec) != 6) {
+    memset(res, 0, sizeof(*res));
+    res->duration = -1;
+    return;
+  }
+  job->rc = rc;
   if(rc)
-    return rc;
+    return;
   res->known = known;
   snprintf(res->codec, sizeof(res->codec), "%s",
            strcmp(codec, "-") ? codec : "");
-  return MFU_OK;
+}
+
+static void job_reset(struct mfu_probe_job *job)
+{
+  job->rc = MFU_OK;
+  memset(&job->res, 0, sizeof(job->res));
+  job->res.duration = -1;
+}
+
+void mfu_probe_run_many(struct mfu_probe_pool *p, struct mfu_probe_job *jobs,
+                        size_t n, unsigned timeout_ms)
+{
+  struct worker *w;
+  size_t sent = 0, done = 0;
+  int retried = 0, rc;
+  char ans[160];
+
+  for(size_t i = 0; i < n; i++)
+    job_reset(&jobs[i]);
+  if(!n)
+    return;
+  w = take(p);
+  while(done < n) {
+    rc = ASK_OK;
+    while(rc == ASK_OK && sent < n && sent - done < WINDOW)
+      rc = send_job(p, w, &jobs[sent++], timeout_ms);
+    /* A second of slack for the worker's own start and the store's
+     * I/O; the worker takes the requests in order, so the one it answers
+     * next is the one it is on. */
+    if(rc == ASK_OK)
+      rc = read_line(w, ans, sizeof(ans), now_ms() + timeout_ms + 1000);
+    if(rc == ASK_OK) {
+      take_answer(&jobs[done++], ans);
+      retried = 0;
+      continue;
+    }
+    stop_worker(w);
+    sent = done;      /* what was in flight goes to a fresh worker */
+    /* The worker may have died before this probe (or never started):
+     * one more try on a fresh one, so that costs nothing.  Hung or
+     * crashed on this very file: it stays unknown. */
+    if(rc == ASK_DEAD && !retried) {
+      retried = 1;
+      continue;
+    }
+    job_reset(&jobs[done++]);
+    retried = 0;
+  }
+  give_back(p, w);
 }
 
 int mfu_probe_run(struct mfu_probe_pool *p, const char *group,
                   const char *sha256, uint64_t size, unsigned timeout_ms,
                   struct mfu_probe_result *res)
 {
-  struct worker *w;
-  char req[160], ans[160];
-  int rc;
+  struct mfu_probe_job job = {group, sha256, size, 0, {0}};
 
-  memset(res, 0, sizeof(*res));
-  res->duration = -1;
-  snprintf(req, sizeof(req), "%s %s %llu %u\n", group, sha256,
-           (unsigned long long)size, timeout_ms);
-  w = take(p);
-  rc = ask(p, w, req, ans, sizeof(ans), timeout_ms);
-  if(rc == ASK_DEAD) {
-    /* The worker may have died before this probe (or never started):
-     * one more try on a fresh one, so that costs nothing. */
-    stop_worker(w);
-    rc = ask(p, w, req, ans, sizeof(ans), timeout_ms);
-  }
-  if(rc != ASK_OK) {
-    /* Hung or crashed on this file: the probe is unknown, the next one
-     * gets a fresh worker. */
-    stop_worker(w);
-    rc = MFU_OK;
-  }
-  else
-    rc = parse(ans, res);
-  give_back(p, w);
-  if(rc == MFU_E_INTERNAL) {
-    memset(res, 0, sizeof(*res));
-    res->duration = -1;
-    rc = MFU_OK;
-  }
-  return rc;
+  mfu_probe_run_many(p, &job, 1, timeout_ms);
+  *res = job.res;
+  return job.rc;
 }
 
 static int usable(const char *path)

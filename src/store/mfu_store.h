@@ -11,8 +11,9 @@
  * of put_commit or put_abort, which also frees the put.  The store hashes the
  * bytes as they arrive; put_commit makes the blob durable under its address
  * (file store: fdatasync an unnamed O_TMPFILE, link it to its address,
- * fsync it and the directory) before it returns.  put_abort (also the path for a client that
- * disconnects) leaves nothing behind.
+ * fsync it and the directory) before it returns.  put_abort (also the
+ * path for a client that disconnects) leaves nothing behind.  A request
+ * with many files uses a batch instead of put_commit (below).
  */
 #ifndef MFU_STORE_H
 #define MFU_STORE_H
@@ -64,6 +65,36 @@ int mfu_store_put_write(struct mfu_store_put *w, const void *buf,
  */
 int mfu_store_put_commit(struct mfu_store_put *w, char *sha256_hex,
                          uint64_t *size, int *created);
+
+/*
+ * Batches: the same outcome as put_commit for many puts, with the syncs
+ * shared.  batch_add finishes a put's bytes and hash (sha256_hex and
+ * *size are known when it returns) and takes the put over; batch_publish
+ * then makes every added blob durable under its address at once (file
+ * store: one syncfs(2) of the data, every link, one syncfs of the names,
+ * each shared with the batches of other threads), fills created[i] for
+ * the i-th put added since the last publish, and empties the batch.
+ * A backend without batches (S3, whose PUT is durable) commits in
+ * batch_add and publish only reports.  Until publish returns MFU_OK an
+ * added blob may not be at its address; afterwards the rules of
+ * put_commit hold.  If publish fails, created[i] = 1 still marks the
+ * blobs it linked, which the caller deletes as it would a committed
+ * blob it no longer wants; nothing else is left.
+ * On batch_add failure the put is freed and leaves nothing.
+ * batch_abort drops what was added since the last publish and, like a
+ * failed publish, fills created[i] for blobs already at their address
+ * (only a backend without batches has any).  batch_free drops the rest.
+ */
+struct mfu_store_batch;
+
+int mfu_store_batch_new(struct mfu_store *s, struct mfu_store_batch **out);
+int mfu_store_batch_add(struct mfu_store_batch *b, struct mfu_store_put *w,
+                        char *sha256_hex, uint64_t *size);
+/* Puts added and not yet published. */
+size_t mfu_store_batch_count(const struct mfu_store_batch *b);
+int mfu_store_batch_publish(struct mfu_store_batch *b, int *created);
+void mfu_store_batch_abort(struct mfu_store_batch *b, int *created);
+void mfu_store_batch_free(struct mfu_store_batch *b);
 
 /* Forget the blob being written; removes its temporary data.  Frees w.
  * Safe to call with NULL. */

@@ -8,6 +8,7 @@
  * fails at start-up, not on its first upload.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_impl.h"
@@ -79,6 +80,102 @@ void mfu_store_put_abort(struct mfu_store_put *w)
 {
   if(w)
     w->store->ops->put_abort(w);
+}
+
+struct mfu_store_batch {
+  struct mfu_store *s;
+  size_t n, cap;
+  struct mfu_store_put **puts; /* sealed; NULL where committed at once */
+  int *created;                /* of the ones committed at once */
+};
+
+int mfu_store_batch_new(struct mfu_store *s, struct mfu_store_batch **out)
+{
+  struct mfu_store_batch *b = calloc(1, sizeof(*b));
+
+  *out = NULL;
+  if(!b)
+    return MFU_E_NOMEM;
+  b->s = s;
+  *out = b;
+  return MFU_OK;
+}
+
+static int batch_grow(struct mfu_store_batch *b)
+{
+  size_t cap = b->cap ? b->cap * 2 : 16;
+  struct mfu_store_put **p = realloc(b->puts, cap * sizeof(*p));
+  int *c;
+
+  if(p)
+    b->puts = p;
+  c = p ? realloc(b->created, cap * sizeof(*c)) : NULL;
+  if(!c)
+    return MFU_E_NOMEM;
+  b->created = c;
+  b->cap = cap;
+  return MFU_OK;
+}
+
+int mfu_store_batch_add(struct mfu_store_batch *b, struct mfu_store_put *w,
+                        char *sha256_hex, uint64_t *size)
+{
+  const struct store_ops *ops = b->s->ops;
+  int rc;
+
+  if(b->n == b->cap && (rc = batch_grow(b))) {
+    mfu_store_put_abort(w);
+    return rc;
+  }
+  b->puts[b->n] = NULL;
+  b->created[b->n] = 0;
+  if(ops->put_seal) {
+    rc = ops->put_seal(w, sha256_hex, size);
+    if(!rc)
+      b->puts[b->n] = w;
+  }
+  else
+    rc = ops->put_commit(w, sha256_hex, size, &b->created[b->n]);
+  if(!rc)
+    b->n++;
+  return rc;
+}
+
+size_t mfu_store_batch_count(const struct mfu_store_batch *b)
+{
+  return b->n;
+}
+
+int mfu_store_batch_publish(struct mfu_store_batch *b, int *created)
+{
+  int rc = MFU_OK;
+
+  if(b->n && b->s->ops->publish)
+    rc = b->s->ops->publish(b->s, b->puts, b->n, created);
+  else
+    memcpy(created, b->created, b->n * sizeof(*created));
+  b->n = 0;
+  return rc;
+}
+
+void mfu_store_batch_abort(struct mfu_store_batch *b, int *created)
+{
+  for(size_t i = 0; i < b->n; i++) {
+    mfu_store_put_abort(b->puts[i]);
+    created[i] = b->puts[i] ? 0 : b->created[i];
+  }
+  b->n = 0;
+}
+
+void mfu_store_batch_free(struct mfu_store_batch *b)
+{
+  if(!b)
+    return;
+  for(size_t i = 0; i < b->n; i++)
+    mfu_store_put_abort(b->puts[i]);
+  free(b->puts);
+  free(b->created);
+  free(b);
 }
 
 /* Every address that reaches a backend is 64 lower-case hex digits, so no

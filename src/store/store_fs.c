@@ -62,6 +62,11 @@ struct fs_store {
   pthread_mutex_t mu; /* guards spare */
   unsigned nspare;
   unsigned char **spare;
+  /* Shared syncfs (sync_shared), under sync_mu. */
+  pthread_mutex_t sync_mu;
+  pthread_cond_t sync_cv;
+  uint64_t sync_started, sync_done, sync_failed;
+  int sync_running, sync_err;
 };
 
 /* A writer owns slots seq, seq + nwriters, ...: its own descriptor of
@@ -84,6 +89,7 @@ struct fs_put {
   EVP_MD_CTX *md;
   uint64_t size;        /* bytes accepted by put_write */
   int failed;           /* a put_write failed: commit refuses */
+  char hex[MFU_SHA256_HEX]; /* once sealed: the address */
 
   /* The ring.  The caller fills slot[prod % nslots]; a slot is free again
    * once both the hasher and the writer are past it.  Everything below the
@@ -400,15 +406,17 @@ static void slot_give(struct fs_store *fs, unsigned char *b)
   free(b);
 }
 
-static void put_free(struct fs_put *p)
+/* What only writing needs: a sealed put waiting in a batch keeps its
+ * descriptor and nothing else. */
+static void release_ring(struct fs_put *p)
 {
   unsigned i;
 
-  if(p->fd >= 0)
-    close(p->fd);
   if(p->w[1].fd >= 0)
     close(p->w[1].fd);
+  p->w[1].fd = -1;
   EVP_MD_CTX_free(p->md);
+  p->md = NULL;
   for(i = 0; i < p->nslots && p->slot; i++) {
     if(i == 0 && p->small)
       free(p->slot[i]);
@@ -417,6 +425,15 @@ static void put_free(struct fs_put *p)
   }
   free(p->slot);
   free(p->fill);
+  p->slot = NULL;
+  p->fill = NULL;
+}
+
+static void put_free(struct fs_put *p)
+{
+  if(p->fd >= 0)
+    close(p->fd);
+  release_ring(p);
   pthread_cond_destroy(&p->cv);
   pthread_mutex_destroy(&p->mu);
   free(p);
@@ -588,7 +605,7 @@ static void fs_put_abort(struct mfu_store_put *w)
     set_err(p, MFU_E_INTERNAL);
     stop_workers(p);
   }
-  if(!p->anon)
+  if(!p->anon && p->name[0])
     unlinkat(p->fs->tmpfd, p->name, 0);
   put_free(p);
 }
@@ -719,13 +736,16 @@ static int sync_link_count(struct fs_put *p)
   return MFU_OK;
 }
 
-static int finish(struct fs_put *p, char *hex, int *created)
+/* Every byte hashed and written, the workers gone, the ring given back;
+ * p->hex is the address. */
+static int seal(struct fs_put *p)
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned mdlen = 0;
-  int rc, leaf = -1;
+  int rc = p->failed;
 
-  rc = hand_over(p, 1);
+  if(!rc)
+    rc = hand_over(p, 1);
   if(p->nthreads)
     stop_workers(p);
   if(!rc)
@@ -734,7 +754,19 @@ static int finish(struct fs_put *p, char *hex, int *created)
     return rc;
   if(EVP_DigestFinal_ex(p->md, md, &mdlen) != 1 || mdlen != 32)
     return MFU_E_INTERNAL;
-  mfu_hex(md, 32, hex);
+  mfu_hex(md, 32, p->hex);
+  release_ring(p);
+  return MFU_OK;
+}
+
+static int finish(struct fs_put *p, char *hex, int *created)
+{
+  int rc, leaf = -1;
+
+  rc = seal(p);
+  if(rc)
+    return rc;
+  memcpy(hex, p->hex, MFU_SHA256_HEX);
   if(fdatasync(p->fd))
     return err_from_errno(errno);
   rc = open_leaf(p->fs, hex, &leaf);
@@ -757,10 +789,9 @@ static int fs_put_commit(struct mfu_store_put *w, char *sha256_hex,
 {
   struct fs_put *p = (struct fs_put *)w;
   char hex[MFU_SHA256_HEX];
-  int rc = p->failed, made = 0;
+  int rc, made = 0;
 
-  if(!rc)
-    rc = finish(p, hex, &made);
+  rc = finish(p, hex, &made);
   if(rc) {
     fs_put_abort(w);
     return rc;
@@ -772,6 +803,107 @@ static int fs_put_commit(struct mfu_store_put *w, char *sha256_hex,
     *created = made;
   put_free(p);
   return MFU_OK;
+}
+
+/* --- batches ------------------------------------------------------------ */
+
+/*
+ * A syncfs(2) that starts after this call.  Callers that come while one
+ * runs wait for the next and share it, so N concurrent batches cost about
+ * two syncs, not N.  syncfs writes back every dirty inode of the file
+ * system (unnamed files too) and flushes the disk cache once; per-file
+ * fsync flushes it once per file.  Its price is that it also writes what
+ * others left dirty on the same file system: a store on its own file
+ * system pays only for itself.
+ */
+static int sync_shared(struct fs_store *fs)
+{
+  uint64_t want, gen;
+  int rc;
+
+  pthread_mutex_lock(&fs->sync_mu);
+  want = fs->sync_started + 1;  /* a running sync started too early */
+  while(fs->sync_done < want) {
+    if(fs->sync_running) {
+      pthread_cond_wait(&fs->sync_cv, &fs->sync_mu);
+      continue;
+    }
+    fs->sync_running = 1;
+    gen = ++fs->sync_started;
+    pthread_mutex_unlock(&fs->sync_mu);
+    rc = syncfs(fs->dirfd) ? err_from_errno(errno) : MFU_OK;
+    pthread_mutex_lock(&fs->sync_mu);
+    fs->sync_running = 0;
+    fs->sync_done = gen;
+    if(rc) {
+      fs->sync_failed = gen;
+      fs->sync_err = rc;
+    }
+    pthread_cond_broadcast(&fs->sync_cv);
+  }
+  rc = fs->sync_failed >= want ? fs->sync_err : MFU_OK;
+  pthread_mutex_unlock(&fs->sync_mu);
+  return rc;
+}
+
+static int fs_put_seal(struct mfu_store_put *w, char *sha256_hex,
+                       uint64_t *size)
+{
+  struct fs_put *p = (struct fs_put *)w;
+  int rc = seal(p);
+
+  if(rc) {
+    fs_put_abort(w);
+    return rc;
+  }
+  memcpy(sha256_hex, p->hex, MFU_SHA256_HEX);
+  *size = p->size;
+  return MFU_OK;
+}
+
+/* Give a sealed put its address (its bytes are durable by now). */
+static int link_sealed(struct fs_put *p, int *created)
+{
+  int leaf = -1, rc;
+
+  rc = open_leaf(p->fs, p->hex, &leaf);
+  if(!rc)
+    rc = place(p, leaf, p->hex, created);
+  if(!rc && !p->anon)
+    p->name[0] = '\0';  /* renamed, or removed as a duplicate */
+  /* The new link count must reach the disk with the name: see
+   * sync_link_count. */
+  if(!rc && p->anon && *created && futimens(p->fd, NULL))
+    rc = err_from_errno(errno);
+  if(leaf >= 0)
+    close(leaf);
+  return rc;
+}
+
+/*
+ * The order of put_commit, batched: every blob's bytes durable, then the
+ * names, then the names durable.  An address never names bytes a crash
+ * could lose, so a blob found at its address can be trusted.  A name
+ * this batch found already there is made durable by the second sync as
+ * well: its creator may not have synced it yet.
+ */
+static int fs_publish(struct mfu_store *s, struct mfu_store_put **w,
+                      size_t n, int *created)
+{
+  struct fs_store *fs = (struct fs_store *)s;
+  size_t i;
+  int rc;
+
+  for(i = 0; i < n; i++)
+    created[i] = 0;
+  rc = sync_shared(fs);
+  for(i = 0; i < n && !rc; i++)
+    rc = link_sealed((struct fs_put *)w[i], &created[i]);
+  if(!rc)
+    rc = sync_shared(fs);
+  for(i = 0; i < n; i++)
+    fs_put_abort(w[i]);   /* linked or not, the put itself goes */
+  return rc;
 }
 
 /* --- reading and managing ---------------------------------------------- */
@@ -1001,6 +1133,8 @@ static void fs_close(struct mfu_store *s)
     free(fs->spare[--fs->nspare]);
   free(fs->spare);
   pthread_mutex_destroy(&fs->mu);
+  pthread_mutex_destroy(&fs->sync_mu);
+  pthread_cond_destroy(&fs->sync_cv);
   if(fs->shafd >= 0)
     close(fs->shafd);
   if(fs->tmpfd >= 0)
@@ -1017,6 +1151,8 @@ static const struct store_ops fs_ops = {
   .put_write = fs_put_write,
   .put_commit = fs_put_commit,
   .put_abort = fs_put_abort,
+  .put_seal = fs_put_seal,
+  .publish = fs_publish,
   .stat = fs_stat,
   .read_open = fs_read_open,
   .read = fs_read,
@@ -1118,8 +1254,10 @@ int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
     return MFU_E_NOMEM;
   fs->base.ops = &fs_ops;
   fs->tune = *t;
-  fs->tmpfd = fs->shafd = -1;
+  fs->dirfd = fs->tmpfd = fs->shafd = -1;
   pthread_mutex_init(&fs->mu, NULL);
+  pthread_mutex_init(&fs->sync_mu, NULL);
+  pthread_cond_init(&fs->sync_cv, NULL);
   fs->spare = calloc(t->spare ? t->spare : 1, sizeof(*fs->spare));
   if(!fs->spare) {
     rc = MFU_E_NOMEM;

@@ -40,7 +40,16 @@ struct store_ops {
    * also on error, and then leaves nothing behind. */
   int (*put_commit)(struct mfu_store_put *w, char *sha256_hex,
                     uint64_t *size, int *created);
-  /* Drop the put and its temporary data; frees w. */
+  /* Optional, both or neither (without them a batch commits each put
+   * as it is added).  put_seal: finish the bytes and the hash, fill
+   * sha256_hex and *size, keep w for publish; on error free w and leave
+   * nothing.  publish: what mfu_store_batch_publish promises for n sealed
+   * puts; frees every w. */
+  int (*put_seal)(struct mfu_store_put *w, char *sha256_hex,
+                  uint64_t *size);
+  int (*publish)(struct mfu_store *s, struct mfu_store_put **w, size_t n,
+                 int *created);
+  /* Drop the put and its temporary data, also a sealed one; frees w. */
   void (*put_abort)(struct mfu_store_put *w);
   /* Size and mtime; MFU_E_NOTFOUND when absent. */
   int (*stat)(struct mfu_store *s, const char *sha256_hex,

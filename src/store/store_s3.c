@@ -1057,8 +1057,19 @@ static int s3_sweep_tmp(struct mfu_store *base, time_t max_age,
   return rc;
 }
 
+/* No batches: an object PUT is durable when it answers. */
 static const struct store_ops s3_ops = {
-  s3_close,     s3_ping,   s3_put_begin, s3_put_write,   s3_put_commit,
-  s3_put_abort, s3_stat,   s3_read_open, s3_read,        s3_reader_close,
-  s3_del,       s3_list,   s3_sweep_tmp,
+  .close = s3_close,
+  .ping = s3_ping,
+  .put_begin = s3_put_begin,
+  .put_write = s3_put_write,
+  .put_commit = s3_put_commit,
+  .put_abort = s3_put_abort,
+  .stat = s3_stat,
+  .read_open = s3_read_open,
+  .read = s3_read,
+  .reader_close = s3_reader_close,
+  .del = s3_del,
+  .list = s3_list,
+  .sweep_tmp = s3_sweep_tmp,
 };

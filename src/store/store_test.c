@@ -267,6 +267,143 @@ static void test_abort_leaves_nothing(void **state)
   mfu_store_put_abort(NULL);
 }
 
+/* Add len bytes as one put of batch b. */
+static int batch_bytes(struct mfu_store *s, struct mfu_store_batch *b,
+                       const void *buf, size_t len, char *hex)
+{
+  struct mfu_store_put *w;
+  uint64_t size = 0;
+  int rc = mfu_store_put_begin(s, NULL, &w);
+
+  if(rc)
+    return rc;
+  if((rc = mfu_store_put_write(w, buf, len))) {
+    mfu_store_put_abort(w);
+    return rc;
+  }
+  rc = mfu_store_batch_add(b, w, hex, &size);
+  if(!rc)
+    assert_int_equal(size, len);
+  return rc;
+}
+
+static void test_batch_publish(void **state)
+{
+  struct fixture *f = *state;
+  struct mfu_store_batch *b;
+  char hex[4][MFU_SHA256_HEX];
+  struct mfu_store_stat st;
+  int created[4] = {-1, -1, -1, -1};
+  static char big[3 << 20];
+
+  memset(big, 'b', sizeof(big));
+  assert_int_equal(mfu_store_batch_new(f->s, &b), MFU_OK);
+  assert_int_equal(batch_bytes(f->s, b, "abc", 3, hex[0]), MFU_OK);
+  assert_int_equal(batch_bytes(f->s, b, big, sizeof(big), hex[1]), MFU_OK);
+  assert_int_equal(batch_bytes(f->s, b, "abc", 3, hex[2]), MFU_OK);
+  assert_int_equal(mfu_store_batch_count(b), 3);
+  assert_string_equal(hex[0], ABC_SHA256);
+  assert_string_equal(hex[2], ABC_SHA256);
+  /* Hashed, but at no address until published. */
+  assert_int_equal(mfu_store_stat(f->s, hex[0], &st), MFU_E_NOTFOUND);
+  assert_int_equal(files_in_store(f), tmp_entries(f));
+  assert_int_equal(mfu_store_batch_publish(b, created), MFU_OK);
+  assert_int_equal(mfu_store_batch_count(b), 0);
+  assert_int_equal(created[0], 1);
+  assert_int_equal(created[1], 1);
+  assert_int_equal(created[2], 0);   /* the same bytes, stored once */
+  assert_int_equal(created[3], -1);  /* only the puts added are reported */
+  assert_int_equal(mfu_store_stat(f->s, hex[1], &st), MFU_OK);
+  assert_int_equal(st.size, sizeof(big));
+  assert_int_equal(files_in_store(f), 2);
+  assert_int_equal(tmp_entries(f), 0);
+  /* The batch goes on: a blob already stored is found, not made. */
+  assert_int_equal(batch_bytes(f->s, b, big, sizeof(big), hex[3]), MFU_OK);
+  assert_int_equal(mfu_store_batch_publish(b, created), MFU_OK);
+  assert_int_equal(created[0], 0);
+  assert_string_equal(hex[3], hex[1]);
+  assert_int_equal(files_in_store(f), 2);
+  mfu_store_batch_free(b);
+  assert_int_equal(tmp_entries(f), 0);
+}
+
+static void test_batch_abort(void **state)
+{
+  struct fixture *f = *state;
+  struct mfu_store_batch *b;
+  char hex[MFU_SHA256_HEX];
+  int created[2] = {-1, -1};
+
+  assert_int_equal(mfu_store_batch_new(f->s, &b), MFU_OK);
+  assert_int_equal(batch_bytes(f->s, b, "abc", 3, hex), MFU_OK);
+  assert_int_equal(batch_bytes(f->s, b, "xyz", 3, hex), MFU_OK);
+  mfu_store_batch_abort(b, created);
+  assert_int_equal(created[0], 0);
+  assert_int_equal(created[1], 0);
+  assert_int_equal(mfu_store_batch_count(b), 0);
+  assert_int_equal(files_in_store(f), 0);
+  /* Freed with puts still in it: they go too. */
+  assert_int_equal(batch_bytes(f->s, b, "abc", 3, hex), MFU_OK);
+  mfu_store_batch_free(b);
+  assert_int_equal(files_in_store(f), 0);
+  mfu_store_batch_free(NULL);
+}
+
+struct batcher {
+  struct mfu_store *s;
+  pthread_barrier_t *bar;
+  int created[8];
+  int rc;
+};
+
+/* Eight puts, the same eight bytes in every thread. */
+static void *batch_race(void *arg)
+{
+  struct batcher *r = arg;
+  struct mfu_store_batch *b;
+  char hex[MFU_SHA256_HEX], buf[16];
+
+  r->rc = mfu_store_batch_new(r->s, &b);
+  for(int i = 0; i < 8 && !r->rc; i++) {
+    snprintf(buf, sizeof(buf), "blob %d", i);
+    r->rc = batch_bytes(r->s, b, buf, strlen(buf), hex);
+  }
+  pthread_barrier_wait(r->bar);
+  if(!r->rc)
+    r->rc = mfu_store_batch_publish(b, r->created);
+  mfu_store_batch_free(b);
+  return NULL;
+}
+
+/* Concurrent batches share their syncs and still create each blob once. */
+static void test_batch_concurrent(void **state)
+{
+  struct fixture *f = *state;
+  struct batcher r[6];
+  pthread_t t[6];
+  pthread_barrier_t bar;
+  int made[8] = {0};
+
+  pthread_barrier_init(&bar, NULL, 6);
+  for(int i = 0; i < 6; i++) {
+    memset(&r[i], 0, sizeof(r[i]));
+    r[i].s = f->s;
+    r[i].bar = &bar;
+    assert_int_equal(pthread_create(&t[i], NULL, batch_race, &r[i]), 0);
+  }
+  for(int i = 0; i < 6; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(r[i].rc, MFU_OK);
+    for(int k = 0; k < 8; k++)
+      made[k] += r[i].created[k];
+  }
+  pthread_barrier_destroy(&bar);
+  for(int k = 0; k < 8; k++)
+    assert_int_equal(made[k], 1);
+  assert_int_equal(files_in_store(f), 8);
+  assert_int_equal(tmp_entries(f), 0);
+}
+
 struct racer {
   struct mfu_store *s;
   const char *buf;
@@ -880,6 +1017,14 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_relative_dir, setup, teardown),
     cmocka_unit_test_setup_teardown(test_large_blobs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_batch_publish, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_batch_publish, setup_named,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_batch_abort, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_batch_abort, setup_named, teardown),
+    cmocka_unit_test_setup_teardown(test_batch_concurrent, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_batch_concurrent, setup_named,
+                                    teardown),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
