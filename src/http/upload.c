@@ -52,6 +52,7 @@ struct probe_run {
   size_t first, n;              /* of files[first .. first + n) */
   struct mfu_probe_job *jobs;
   char (*sha)[MFU_SHA256_HEX];
+  char (*type)[MFU_MEDIA_CTYPE_MAX];
 };
 enum { F_CREATED = 1, F_PENDING = 2 };
 
@@ -372,8 +373,10 @@ static void probe_free(struct probe_run *r)
 {
   free(r->jobs);
   free(r->sha);
+  free(r->type);
   r->jobs = NULL;
   r->sha = NULL;
+  r->type = NULL;
   r->n = 0;
 }
 
@@ -399,7 +402,8 @@ static int probe_start(struct upload *up, size_t first, int last)
   r->n = up->nfiles - first;
   r->jobs = calloc(r->n, sizeof(*r->jobs));
   r->sha = calloc(r->n, sizeof(*r->sha));
-  if(!r->jobs || !r->sha) {
+  r->type = calloc(r->n, sizeof(*r->type));
+  if(!r->jobs || !r->sha || !r->type) {
     probe_free(r);
     return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
   }
@@ -408,6 +412,9 @@ static int probe_start(struct upload *up, size_t first, int last)
     r->jobs[i].group = group_field(up->files[first + i].group);
     r->jobs[i].sha256 = r->sha[i];
     r->jobs[i].size = up->files[first + i].size;
+    snprintf(r->type[i], sizeof(r->type[i]), "%s",
+             up->files[first + i].content_type);
+    r->jobs[i].type = r->type[i];
   }
   r->running = !last && !pthread_create(&r->thr, NULL, probe_thread, r);
   if(!r->running)

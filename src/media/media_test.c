@@ -83,7 +83,7 @@ static int read_at(void *cls, uint64_t off, void *buf, size_t cap,
 static int probe(struct mfu_media *m, const char *group, struct blob *b,
                  unsigned timeout_ms, struct mfu_media_info *info)
 {
-  struct mfu_media_source src = {read_at, b, b->len};
+  struct mfu_media_source src = {read_at, b, b->len, NULL};
   return mfu_media_probe(m, group, &src, timeout_ms, info);
 }
 
@@ -369,6 +369,38 @@ static void test_probe_image(void **state)
   }
 }
 
+/* The sniffed type picks the demuxer: the same facts, and bytes that are
+ * not what the hint says do not open. */
+static void test_probe_image_hint(void **state)
+{
+  struct mfu_media *m = *state;
+  struct mfu_media_info info;
+  const char *const names[] = {"t.png", "t.jpg", "t.gif"};
+  const char *const types[] = {"image/png", "image/jpeg", "image/gif"};
+  const char *const codecs[] = {"png", "mjpeg", "gif"};
+
+  for(size_t i = 0; i < 3; i++) {
+    struct blob b = load(names[i]);
+    struct mfu_media_source src = {read_at, &b, b.len, types[i]};
+    assert_int_equal(mfu_media_probe(m, "images", &src, 5000, &info),
+                     MFU_OK);
+    assert_int_equal(info.known, 1);
+    assert_int_equal(info.width, 64);
+    assert_int_equal(info.height, 48);
+    assert_string_equal(info.codec, codecs[i]);
+    assert_string_equal(info.format, i == 2 ? "gif" : i ? "jpeg_pipe"
+                                                        : "png_pipe");
+    src.type = types[(i + 1) % 3];
+    assert_int_equal(mfu_media_probe(m, "images", &src, 5000, &info),
+                     MFU_E_TYPE_MISMATCH);
+    src.type = "image/x-unheard-of";   /* no hint: all demuxers */
+    assert_int_equal(mfu_media_probe(m, "images", &src, 5000, &info),
+                     MFU_OK);
+    assert_string_equal(info.codec, codecs[i]);
+    free(b.data);
+  }
+}
+
 static void test_probe_mismatch(void **state)
 {
   struct mfu_media *m = *state;
@@ -518,6 +550,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_probe_video, setup_media,
                                     teardown_media),
     cmocka_unit_test_setup_teardown(test_probe_image, setup_media,
+                                    teardown_media),
+    cmocka_unit_test_setup_teardown(test_probe_image_hint, setup_media,
                                     teardown_media),
     cmocka_unit_test_setup_teardown(test_probe_mismatch, setup_media,
                                     teardown_media),

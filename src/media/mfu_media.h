@@ -119,6 +119,11 @@ struct mfu_media_source {
                  size_t *n);
   void *cls;
   uint64_t size; /* total bytes of the blob */
+  /* What the first bytes were sniffed as (mfu_media_sniff), or NULL.  An
+   * image of a known type opens with its own demuxer instead of probing
+   * every demuxer libavformat has (most of the time of a small image);
+   * bytes that are not of that type then fail to open, as they should. */
+  const char *type;
 };
 
 #define MFU_MEDIA_AVIO_BUF 32768

@@ -29,11 +29,35 @@
 #define MAX_PIXELS 67108864        /* 64 Mpx, 256 MiB as RGBA at worst */
 #define IMAGE_PACKETS 64           /* packets read to find one picture */
 
-/* libavformat demuxer names (first of each name list is enough). */
-static const char demuxers[] =
+/* libavformat demuxer names (first of each name list is enough), per
+ * group: opening runs the probe of every listed demuxer over the first
+ * bytes, and a group's files can only be of its own kinds (the sniffed
+ * type was checked against the group), so images try the seven picture
+ * demuxers, not thirty (a fifth of the time of a small PNG). */
+static const char av_demuxers[] =
   "mp3,aac,wav,w64,flac,ogg,mov,matroska,webm,aiff,caf,amr,ac3,eac3,"
-  "au,wv,tta,ape,avi,mpeg,mpegts,flv,asf,"
+  "au,wv,tta,ape,avi,mpeg,mpegts,flv,asf";
+static const char image_demuxers[] =
   "png_pipe,jpeg_pipe,gif,webp_pipe,bmp_pipe,tiff_pipe,ico";
+
+/* The demuxer of a sniffed image type, or NULL: probe them all. */
+static const AVInputFormat *image_format(const char *type)
+{
+  static const struct {
+    const char *type, *demuxer;
+  } map[] = {
+    {"image/png", "png_pipe"},   {"image/jpeg", "jpeg_pipe"},
+    {"image/gif", "gif"},        {"image/webp", "webp_pipe"},
+    {"image/bmp", "bmp_pipe"},   {"image/x-ms-bmp", "bmp_pipe"},
+    {"image/tiff", "tiff_pipe"}, {"image/x-icon", "ico"},
+    {"image/vnd.microsoft.icon", "ico"},
+  };
+  for(size_t i = 0; type && i < sizeof(map) / sizeof(map[0]); i++) {
+    if(!strcmp(type, map[i].type))
+      return av_find_input_format(map[i].demuxer);
+  }
+  return NULL;
+}
 
 struct probe {
   const struct mfu_media_source *src;
@@ -324,10 +348,13 @@ int mfu_media_probe(struct mfu_media *m, const char *group,
   av_dict_set(&opts, "probesize", PROBE_SIZE, 0);
   av_dict_set(&opts, "analyzeduration", ANALYZE_US, 0);
   av_dict_set(&opts, "max_streams", MAX_STREAMS, 0);
-  av_dict_set(&opts, "format_whitelist", demuxers, 0);
+  av_dict_set(&opts, "format_whitelist",
+              g == MEDIA_IMAGES ? image_demuxers : av_demuxers, 0);
   /* Nested opens (playlists, references) go nowhere. */
   av_dict_set(&opts, "protocol_whitelist", "none", 0);
-  r = avformat_open_input(&ic, NULL, NULL, &opts);
+  r = avformat_open_input(&ic, NULL,
+                          g == MEDIA_IMAGES ? image_format(src->type) : NULL,
+                          &opts);
   av_dict_free(&opts);
   if(r < 0) {
     /* avformat_open_input freed ic but not our I/O context. */

@@ -65,18 +65,20 @@ static void limit_self(void)
 static int probe_one(struct mfu_media *m, struct mfu_store *s,
                      const char *line)
 {
-  char group[16], sha[MFU_SHA256_HEX];
+  char group[16], sha[MFU_SHA256_HEX], type[MFU_MEDIA_CTYPE_MAX];
   uint64_t size;
   unsigned timeout;
   struct mfu_media_info info;
   struct blob b = {s, sha, NULL, 0};
-  struct mfu_media_source src = {read_at, &b, 0};
-  int rc;
+  struct mfu_media_source src = {read_at, &b, 0, NULL};
+  int rc, n;
 
-  if(sscanf(line, "%15s %64s %" SCNu64 " %u", group, sha, &size,
-            &timeout) != 4 || !mfu_sha256_hex_valid(sha, strlen(sha)))
+  n = sscanf(line, "%15s %64s %" SCNu64 " %u %127s", group, sha, &size,
+             &timeout, type);
+  if(n < 4 || !mfu_sha256_hex_valid(sha, strlen(sha)))
     return MFU_E_INVAL;
   src.size = size;
+  src.type = n == 5 ? type : NULL;
   memset(&info, 0, sizeof(info));
   rc = mfu_media_probe(m, group, &src, timeout, &info);
   if(b.rd)

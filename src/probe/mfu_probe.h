@@ -10,10 +10,11 @@
  * never the server.
  *
  * Protocol on the worker's stdin/stdout, one line each way per probe:
- *   request:  GROUP SHA256 SIZE TIMEOUT_MS
+ *   request:  GROUP SHA256 SIZE TIMEOUT_MS [TYPE]
  *   answer:   RC KNOWN DURATION WIDTH HEIGHT CODEC
  * RC is an mfu_err code (0, or MFU_E_TYPE_MISMATCH for a file that does not
- * play as its group), CODEC "-" when unknown.
+ * play as its group), CODEC "-" when unknown.  TYPE is the sniffed content
+ * type, a hint (see struct mfu_media_source).
  */
 #ifndef MFU_PROBE_H
 #define MFU_PROBE_H
@@ -59,13 +60,15 @@ struct mfu_probe_job {
   const char *group;
   const char *sha256;
   uint64_t size;
+  const char *type;   /* sniffed content type, or NULL */
   int rc;
   struct mfu_probe_result res;
 };
 
 /*
- * Run n probes on one worker with up to 16 requests in flight, so a batch
- * costs the worker's time and not n round trips.  Each job ends as
+ * Run n probes with up to 16 requests in flight per worker, so a batch
+ * costs the workers' time and not n round trips; a long batch is shared
+ * with the workers that are idle.  Each job ends as
  * mfu_probe_run would have ended it: a worker that dies or overruns costs
  * the job it was on, and the ones queued behind it go to a fresh worker.
  */

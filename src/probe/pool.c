@@ -22,6 +22,9 @@ extern char **environ;
 /* Requests a batch keeps in flight on one worker: the lines fit in a
  * pipe's buffer both ways, so neither side blocks on the other. */
 #define WINDOW 16
+/* A batch is split over idle workers, each taking at least SHARE_MIN. */
+#define MAX_SHARE 8
+#define SHARE_MIN 8
 
 struct worker {
   pid_t pid;          /* 0: not running */
@@ -147,6 +150,22 @@ static struct worker *take(struct mfu_probe_pool *p)
   return w;
 }
 
+/* Up to max more free workers, without waiting; how many. */
+static unsigned take_idle(struct mfu_probe_pool *p, struct worker **out,
+                          unsigned max)
+{
+  unsigned k = 0;
+  pthread_mutex_lock(&p->mu);
+  for(unsigned i = 0; i < p->n && k < max; i++) {
+    if(!p->w[i].busy) {
+      p->w[i].busy = 1;
+      out[k++] = &p->w[i];
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return k;
+}
+
 static void give_back(struct mfu_probe_pool *p, struct worker *w)
 {
   pthread_mutex_lock(&p->mu);
@@ -196,13 +215,27 @@ static int read_line(struct worker *w, char *line, size_t cap,
   }
 }
 
+/* A hint goes on the line only if it is one plain token. */
+static int type_ok(const char *t)
+{
+  size_t n = t ? strlen(t) : 0;
+  if(!n || n > 127)
+    return 0;
+  for(size_t i = 0; i < n; i++) {
+    if(t[i] <= ' ' || t[i] > '~')
+      return 0;
+  }
+  return 1;
+}
+
 static int send_job(struct mfu_probe_pool *p, struct worker *w,
                     const struct mfu_probe_job *job, unsigned timeout_ms)
 {
-  char req[160];
-  int len = snprintf(req, sizeof(req), "%s %s %llu %u\n", job->group,
+  char req[320];
+  int len = snprintf(req, sizeof(req), "%s %s %llu %u%s%s\n", job->group,
                      job->sha256, (unsigned long long)job->size,
-                     timeout_ms);
+                     timeout_ms, type_ok(job->type) ? " " : "",
+                     type_ok(job->type) ? job->type : "");
   if(!w->pid && start_worker(p, w))
     return ASK_DEAD;
   if(len <= 0 || (size_t)len >= sizeof(req) ||
@@ -239,19 +272,14 @@ static void job_reset(struct mfu_probe_job *job)
   job->res.duration = -1;
 }
 
-void mfu_probe_run_many(struct mfu_probe_pool *p, struct mfu_probe_job *jobs,
-                        size_t n, unsigned timeout_ms)
+/* The jobs of one worker, in order. */
+static void run_on(struct mfu_probe_pool *p, struct worker *w,
+                   struct mfu_probe_job *jobs, size_t n, unsigned timeout_ms)
 {
-  struct worker *w;
   size_t sent = 0, done = 0;
   int retried = 0, rc;
   char ans[160];
 
-  for(size_t i = 0; i < n; i++)
-    job_reset(&jobs[i]);
-  if(!n)
-    return;
-  w = take(p);
   while(done < n) {
     rc = ASK_OK;
     while(rc == ASK_OK && sent < n && sent - done < WINDOW)
@@ -278,14 +306,67 @@ void mfu_probe_run_many(struct mfu_probe_pool *p, struct mfu_probe_job *jobs,
     job_reset(&jobs[done++]);
     retried = 0;
   }
-  give_back(p, w);
+}
+
+struct share {
+  struct mfu_probe_pool *p;
+  struct worker *w;
+  struct mfu_probe_job *jobs;
+  size_t n;
+  unsigned timeout_ms;
+  pthread_t thr;
+  int started;
+};
+
+static void *run_share(void *arg)
+{
+  struct share *s = arg;
+  run_on(s->p, s->w, s->jobs, s->n, s->timeout_ms);
+  return NULL;
+}
+
+void mfu_probe_run_many(struct mfu_probe_pool *p, struct mfu_probe_job *jobs,
+                        size_t n, unsigned timeout_ms)
+{
+  struct worker *w[MAX_SHARE];
+  struct share sh[MAX_SHARE];
+  unsigned k = 1, i;
+  size_t at = 0;
+
+  for(size_t j = 0; j < n; j++)
+    job_reset(&jobs[j]);
+  if(!n)
+    return;
+  w[0] = take(p);
+  /* Workers nobody else wants share a long batch; with the server busy
+   * there are none, and each batch keeps to one. */
+  if(n >= 2 * SHARE_MIN)
+    k += take_idle(p, w + 1, (unsigned)(n / SHARE_MIN < MAX_SHARE
+                                          ? n / SHARE_MIN : MAX_SHARE) - 1);
+  for(i = 0; i < k; i++) {
+    size_t len = n / k + (i < n % k);
+    sh[i] = (struct share){p, w[i], jobs + at, len, timeout_ms, 0, 0};
+    at += len;
+  }
+  for(i = 1; i < k; i++)
+    sh[i].started = !pthread_create(&sh[i].thr, NULL, run_share, &sh[i]);
+  for(i = 0; i < k; i++) {
+    if(!sh[i].started)
+      run_on(p, w[i], sh[i].jobs, sh[i].n, timeout_ms);
+  }
+  for(i = 1; i < k; i++) {
+    if(sh[i].started)
+      pthread_join(sh[i].thr, NULL);
+  }
+  for(i = 0; i < k; i++)
+    give_back(p, w[i]);
 }
 
 int mfu_probe_run(struct mfu_probe_pool *p, const char *group,
                   const char *sha256, uint64_t size, unsigned timeout_ms,
                   struct mfu_probe_result *res)
 {
-  struct mfu_probe_job job = {group, sha256, size, 0, {0}};
+  struct mfu_probe_job job = {group, sha256, size, NULL, 0, {0}};
 
   mfu_probe_run_many(p, &job, 1, timeout_ms);
   *res = job.res;

@@ -28,13 +28,13 @@ struct fixture {
  * that does not parse, "nope*" says the file is not of its group. */
 static const char script[] =
   "#!/bin/sh\n"
-  "while read group sha size ms; do\n"
+  "while read group sha size ms type; do\n"
   "  case $sha in\n"
   "    dead*) exit 3 ;;\n"
   "    slow*) exec sleep 30 ;;\n"
   "    junk*) echo 'what?' ;;\n"
   "    nope*) echo '%d 0 -1 0 0 -' ;;\n"
-  "    *) echo \"0 1 2.5 $size 480 h264\" ;;\n"
+  "    *) echo \"0 1 2.5 $size 480 ${type:-h264}\" ;;\n"
   "  esac\n"
   "done\n";
 
@@ -160,6 +160,45 @@ static void test_slow_worker(void **state)
   assert_true(time(NULL) - t0 < 10);
 }
 
+/* The sniffed type rides along when it is one plain token. */
+static void test_type_hint(void **state)
+{
+  struct fixture *f = *state;
+  const char *shas[] = {"ok", "ok", "ok"};
+  struct mfu_probe_job jobs[3];
+
+  jobs_for(jobs, shas, 3);
+  jobs[0].type = "image/png";
+  jobs[1].type = "image/png extra";
+  jobs[2].type = "";
+  mfu_probe_run_many(f->pool, jobs, 3, 1000);
+  assert_string_equal(jobs[0].res.codec, "image/png");
+  assert_known(&jobs[1]);
+  assert_known(&jobs[2]);
+}
+
+/* A long batch split over both workers: each half keeps its order and
+ * survives its own dead worker. */
+static void test_shared_batch(void **state)
+{
+  struct fixture *f = *state;
+  struct mfu_probe_job jobs[40];
+  const char *shas[40];
+
+  for(int i = 0; i < 40; i++)
+    shas[i] = i == 3 || i == 30 ? "dead" : i == 20 ? "nope" : "ok";
+  jobs_for(jobs, shas, 40);
+  mfu_probe_run_many(f->pool, jobs, 40, 1000);
+  for(int i = 0; i < 40; i++) {
+    if(i == 3 || i == 30)
+      assert_unknown(&jobs[i]);
+    else if(i == 20)
+      assert_int_equal(jobs[i].rc, MFU_E_TYPE_MISMATCH);
+    else
+      assert_known(&jobs[i]);
+  }
+}
+
 static void test_run_one(void **state)
 {
   struct fixture *f = *state;
@@ -198,6 +237,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_verdict_and_junk, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dead_worker, setup, teardown),
     cmocka_unit_test_setup_teardown(test_slow_worker, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_type_hint, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_shared_batch, setup, teardown),
     cmocka_unit_test_setup_teardown(test_run_one, setup, teardown),
     cmocka_unit_test(test_no_worker),
   };
