@@ -64,7 +64,8 @@ struct fs_store {
   unsigned char **spare;
   /* Shared syncfs (sync_shared), under sync_mu. */
   pthread_mutex_t sync_mu;
-  pthread_cond_t sync_cv;
+  pthread_cond_t sync_cv[2];    /* by the parity of the sync waited for */
+  unsigned sync_waiting[2];
   uint64_t sync_started, sync_done, sync_failed;
   int sync_running, sync_err;
 };
@@ -833,7 +834,11 @@ static int sync_shared(struct fs_store *fs)
   want = fs->sync_started + 1;  /* a running sync started too early */
   while(fs->sync_done < want) {
     if(fs->sync_running) {
-      pthread_cond_wait(&fs->sync_cv, &fs->sync_mu);
+      /* Only the waiters a finished sync serves are woken, and one of
+       * those for the next to lead it: not all of them every time. */
+      fs->sync_waiting[want & 1]++;
+      pthread_cond_wait(&fs->sync_cv[want & 1], &fs->sync_mu);
+      fs->sync_waiting[want & 1]--;
       continue;
     }
     fs->sync_running = 1;
@@ -847,7 +852,9 @@ static int sync_shared(struct fs_store *fs)
       fs->sync_failed = gen;
       fs->sync_err = rc;
     }
-    pthread_cond_broadcast(&fs->sync_cv);
+    pthread_cond_broadcast(&fs->sync_cv[gen & 1]);
+    if(fs->sync_waiting[(gen + 1) & 1])
+      pthread_cond_signal(&fs->sync_cv[(gen + 1) & 1]);
   }
   rc = fs->sync_failed >= want ? fs->sync_err : MFU_OK;
   pthread_mutex_unlock(&fs->sync_mu);
@@ -1142,7 +1149,8 @@ static void fs_close(struct mfu_store *s)
   free(fs->spare);
   pthread_mutex_destroy(&fs->mu);
   pthread_mutex_destroy(&fs->sync_mu);
-  pthread_cond_destroy(&fs->sync_cv);
+  pthread_cond_destroy(&fs->sync_cv[0]);
+  pthread_cond_destroy(&fs->sync_cv[1]);
   if(fs->shafd >= 0)
     close(fs->shafd);
   if(fs->tmpfd >= 0)
@@ -1265,7 +1273,8 @@ int store_fs_open_tuned(const char *dir, const struct store_fs_tuning *t,
   fs->dirfd = fs->tmpfd = fs->shafd = -1;
   pthread_mutex_init(&fs->mu, NULL);
   pthread_mutex_init(&fs->sync_mu, NULL);
-  pthread_cond_init(&fs->sync_cv, NULL);
+  pthread_cond_init(&fs->sync_cv[0], NULL);
+  pthread_cond_init(&fs->sync_cv[1], NULL);
   fs->spare = calloc(t->spare ? t->spare : 1, sizeof(*fs->spare));
   if(!fs->spare) {
     rc = MFU_E_NOMEM;
