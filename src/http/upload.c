@@ -37,8 +37,11 @@
 #define IDEM_KEY_MAX 128
 #define USERNAME_MAX MFU_USERNAME_MAX
 /* Files sealed before their batch is published and probed: each holds a
- * descriptor until then, and 64 files share two syncs. */
+ * descriptor until then, and 64 files share two syncs.  A batch of 8 MiB
+ * is published at once too, so that probing its files (a few ms per MiB
+ * of picture) overlaps the arrival of the next ones. */
 #define BATCH_MAX 64
+#define BATCH_BYTES (8u << 20)
 
 enum part_kind { P_NONE, P_TEXT, P_FILE };
 
@@ -50,6 +53,8 @@ struct probe_run {
   struct mfu_probe_pool *pool;
   unsigned timeout_ms;
   size_t first, n;              /* of files[first .. first + n) */
+  size_t njobs;                 /* one per distinct (bytes, group) */
+  size_t *job_of;               /* file first + i gets jobs[job_of[i]] */
   struct mfu_probe_job *jobs;
   char (*sha)[MFU_SHA256_HEX];
   char (*type)[MFU_MEDIA_CTYPE_MAX];
@@ -88,6 +93,7 @@ struct upload {
    * addresses; the ones before are published and probed. */
   struct mfu_store_batch *batch;
   size_t published;
+  uint64_t batch_bytes;         /* sealed since the last publish */
   struct probe_run probes;
   unsigned count[MFU_GROUP_COUNT];
 };
@@ -365,19 +371,21 @@ static int probe_apply(struct upload *up, struct mfu_file *f,
 static void *probe_thread(void *arg)
 {
   struct probe_run *r = arg;
-  mfu_probe_run_many(r->pool, r->jobs, r->n, r->timeout_ms);
+  mfu_probe_run_many(r->pool, r->jobs, r->njobs, r->timeout_ms);
   return NULL;
 }
 
 static void probe_free(struct probe_run *r)
 {
   free(r->jobs);
+  free(r->job_of);
   free(r->sha);
   free(r->type);
+  r->job_of = NULL;
   r->jobs = NULL;
   r->sha = NULL;
   r->type = NULL;
-  r->n = 0;
+  r->n = r->njobs = 0;
 }
 
 /* Wait for the running probes and forget their results. */
@@ -387,6 +395,19 @@ static void probe_discard(struct upload *up)
     pthread_join(up->probes.thr, NULL);
   up->probes.running = 0;
   probe_free(&up->probes);
+}
+
+/* The first of files[first..first + i] with the bytes and group of
+ * files[first + i]. */
+static size_t probe_same(const struct upload *up, size_t first, size_t i)
+{
+  const struct mfu_file *f = &up->files[first + i];
+  for(size_t j = 0; j < i; j++) {
+    const struct mfu_file *g = &up->files[first + j];
+    if(g->group == f->group && !memcmp(g->sha256, f->sha256, 64))
+      return j;
+  }
+  return i;
 }
 
 /* Start probing files[first..nfiles): on a thread while more files may
@@ -400,21 +421,30 @@ static int probe_start(struct upload *up, size_t first, int last)
   r->timeout_ms = (unsigned)up->cfg->probe_timeout;
   r->first = first;
   r->n = up->nfiles - first;
+  r->njobs = 0;
+  r->job_of = calloc(r->n, sizeof(*r->job_of));
   r->jobs = calloc(r->n, sizeof(*r->jobs));
   r->sha = calloc(r->n, sizeof(*r->sha));
   r->type = calloc(r->n, sizeof(*r->type));
-  if(!r->jobs || !r->sha || !r->type) {
+  if(!r->job_of || !r->jobs || !r->sha || !r->type) {
     probe_free(r);
     return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
   }
   for(i = 0; i < r->n; i++) {
-    memcpy(r->sha[i], up->files[first + i].sha256, MFU_SHA256_HEX);
-    r->jobs[i].group = group_field(up->files[first + i].group);
-    r->jobs[i].sha256 = r->sha[i];
-    r->jobs[i].size = up->files[first + i].size;
-    snprintf(r->type[i], sizeof(r->type[i]), "%s",
-             up->files[first + i].content_type);
-    r->jobs[i].type = r->type[i];
+    const struct mfu_file *f = &up->files[first + i];
+    size_t j = probe_same(up, first, i);
+    if(j < i) {         /* the same bytes in the same group: same facts */
+      r->job_of[i] = r->job_of[j];
+      continue;
+    }
+    j = r->njobs++;
+    r->job_of[i] = j;
+    memcpy(r->sha[j], f->sha256, MFU_SHA256_HEX);
+    r->jobs[j].group = group_field(f->group);
+    r->jobs[j].sha256 = r->sha[j];
+    r->jobs[j].size = f->size;
+    snprintf(r->type[j], sizeof(r->type[j]), "%s", f->content_type);
+    r->jobs[j].type = r->type[j];
   }
   r->running = !last && !pthread_create(&r->thr, NULL, probe_thread, r);
   if(!r->running)
@@ -434,7 +464,7 @@ static int probe_finish(struct upload *up)
   r->running = 0;
   /* A failure rolls back and empties files[]: stop at the first. */
   for(i = 0; i < n && !rc; i++)
-    rc = probe_apply(up, &up->files[r->first + i], &r->jobs[i]);
+    rc = probe_apply(up, &up->files[r->first + i], &r->jobs[r->job_of[i]]);
   probe_free(r);
   return rc;
 }
@@ -452,6 +482,7 @@ static int publish(struct upload *up, int last)
     return MFU_OK;
   rc = mfu_store_batch_publish(up->batch, &up->flags[first]);
   up->published = up->nfiles;
+  up->batch_bytes = 0;
   if(rc)
     return fail(up, rc, -1, -1, NULL, "the files could not be stored: %s",
                 mfu_strerror(rc));
@@ -490,7 +521,9 @@ static int end_file(struct upload *up)
   up->flags[up->nfiles] = 0;
   up->nfiles++;
   memset(&up->cur, 0, sizeof(up->cur));
-  if(mfu_store_batch_count(up->batch) >= BATCH_MAX)
+  up->batch_bytes += size;
+  if(mfu_store_batch_count(up->batch) >= BATCH_MAX ||
+     up->batch_bytes >= BATCH_BYTES)
     return publish(up, 0);
   return MFU_OK;
 }

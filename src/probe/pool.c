@@ -22,9 +22,9 @@ extern char **environ;
 /* Requests a batch keeps in flight on one worker: the lines fit in a
  * pipe's buffer both ways, so neither side blocks on the other. */
 #define WINDOW 16
-/* A batch is split over idle workers, each taking at least SHARE_MIN. */
+/* A batch of two or more is split over idle workers: one video can take
+ * as long as a hundred small images, so the count says little. */
 #define MAX_SHARE 8
-#define SHARE_MIN 8
 
 struct worker {
   pid_t pid;          /* 0: not running */
@@ -340,9 +340,8 @@ void mfu_probe_run_many(struct mfu_probe_pool *p, struct mfu_probe_job *jobs,
   w[0] = take(p);
   /* Workers nobody else wants share a long batch; with the server busy
    * there are none, and each batch keeps to one. */
-  if(n >= 2 * SHARE_MIN)
-    k += take_idle(p, w + 1, (unsigned)(n / SHARE_MIN < MAX_SHARE
-                                          ? n / SHARE_MIN : MAX_SHARE) - 1);
+  if(n >= 2)
+    k += take_idle(p, w + 1, (unsigned)(n < MAX_SHARE ? n : MAX_SHARE) - 1);
   for(i = 0; i < k; i++) {
     size_t len = n / k + (i < n % k);
     sh[i] = (struct share){p, w[i], jobs + at, len, timeout_ms, 0, 0};
