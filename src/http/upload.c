@@ -37,29 +37,37 @@
 #define IDEM_KEY_MAX 128
 #define USERNAME_MAX MFU_USERNAME_MAX
 /* Files sealed before their batch is published and probed: each holds a
- * descriptor until then, and 64 files share two syncs.  A batch of 8 MiB
- * is published at once too, so that probing its files (a few ms per MiB
- * of picture) overlaps the arrival of the next ones. */
-#define BATCH_MAX 64
+ * descriptor until then (two batches per request: one filling, one
+ * publishing), and 32 files share two syncs.  A batch of 8 MiB is
+ * published at once too, so that probing its files (a few ms per MiB of
+ * picture) overlaps the arrival of the next ones. */
+#define BATCH_MAX 32
 #define BATCH_BYTES (8u << 20)
 
 enum part_kind { P_NONE, P_TEXT, P_FILE };
+enum { F_CREATED = 1, F_PENDING = 2 };
 
-/* Probes of one published batch, running on their own thread while the
- * next batch arrives: they hold copies, as files[] may move meanwhile. */
-struct probe_run {
+/*
+ * A sealed batch on its way: its syncs and links (publish), then the
+ * probes of its files, on their own thread while the next batch arrives.
+ * It holds copies of what it needs, as files[] may move meanwhile; the
+ * request's thread reads its results once it has joined it.
+ */
+struct run {
   pthread_t thr;
   int running;                  /* thr must be joined */
+  struct mfu_store_batch *batch;
   struct mfu_probe_pool *pool;
   unsigned timeout_ms;
   size_t first, n;              /* of files[first .. first + n) */
+  int *created;                 /* per file, from the publish */
+  int publish_rc;
   size_t njobs;                 /* one per distinct (bytes, group) */
   size_t *job_of;               /* file first + i gets jobs[job_of[i]] */
   struct mfu_probe_job *jobs;
   char (*sha)[MFU_SHA256_HEX];
   char (*type)[MFU_MEDIA_CTYPE_MAX];
 };
-enum { F_CREATED = 1, F_PENDING = 2 };
 
 struct upload {
   struct mfu_server *srv;
@@ -89,12 +97,13 @@ struct upload {
   int *flags;                   /* per file: F_CREATED | F_PENDING */
   size_t nfiles;
   size_t cap;
-  /* files[published..nfiles) are sealed in batch, not yet at their
-   * addresses; the ones before are published and probed. */
-  struct mfu_store_batch *batch;
+  /* files[published..nfiles) are sealed in batch[filling]; the ones
+   * before are published (or on their way in run). */
+  struct mfu_store_batch *batch[2];
+  int filling;
   size_t published;
   uint64_t batch_bytes;         /* sealed since the last publish */
-  struct probe_run probes;
+  struct run run;
   unsigned count[MFU_GROUP_COUNT];
 };
 
@@ -107,18 +116,40 @@ static void file_free_strings(struct mfu_file *f)
   f->name = f->content_type = f->codec = f->ext = NULL;
 }
 
-static void probe_discard(struct upload *up);
+static void run_discard(struct upload *up);
+
+/* Forget the sealed files not yet published (a backend without batches
+ * has stored them already: mark those created, for deletion). */
+static void drop_sealed(struct upload *up)
+{
+  size_t i, n = up->nfiles - up->published;
+  struct mfu_store_batch *b = up->batch[up->filling];
+  int *made = NULL;
+
+  if(b && n && (made = calloc(n, sizeof(*made)))) {
+    mfu_store_batch_abort(b, made);
+    for(i = 0; i < n; i++) {
+      if(made[i])
+        up->flags[up->published + i] |= F_CREATED;
+    }
+  }
+  else if(b) {
+    /* Out of memory: what a backend without batches stored is gc's. */
+    mfu_store_batch_free(b);
+    up->batch[up->filling] = NULL;
+  }
+  free(made);
+  up->published = 0;
+}
 
 /* Undo everything stored so far; safe to call more than once. */
 static void rollback(struct upload *up)
 {
   size_t i;
-  probe_discard(up);
+  run_discard(up);
   mfu_store_put_abort(up->put);
   up->put = NULL;
-  if(up->batch && up->published < up->nfiles)
-    mfu_store_batch_abort(up->batch, &up->flags[up->published]);
-  up->published = 0;
+  drop_sealed(up);
   for(i = 0; i < up->nfiles; i++) {
     if(up->flags[i] & F_PENDING)
       pending_release(&up->srv->pending, up->files[i].sha256);
@@ -368,33 +399,43 @@ static int probe_apply(struct upload *up, struct mfu_file *f,
   return MFU_OK;
 }
 
-static void *probe_thread(void *arg)
+static void *run_thread(void *arg)
 {
-  struct probe_run *r = arg;
-  mfu_probe_run_many(r->pool, r->jobs, r->njobs, r->timeout_ms);
+  struct run *r = arg;
+  r->publish_rc = mfu_store_batch_publish(r->batch, r->created);
+  if(!r->publish_rc)
+    mfu_probe_run_many(r->pool, r->jobs, r->njobs, r->timeout_ms);
   return NULL;
 }
 
-static void probe_free(struct probe_run *r)
+static void run_free(struct run *r)
 {
+  free(r->created);
   free(r->jobs);
   free(r->job_of);
   free(r->sha);
   free(r->type);
-  r->job_of = NULL;
-  r->jobs = NULL;
-  r->sha = NULL;
-  r->type = NULL;
-  r->n = r->njobs = 0;
+  memset(r, 0, sizeof(*r));
 }
 
-/* Wait for the running probes and forget their results. */
-static void probe_discard(struct upload *up)
+/* Wait for the run; the blobs its publish linked are the request's to
+ * delete if it fails, published or not. */
+static void run_join(struct upload *up)
 {
-  if(up->probes.running)
-    pthread_join(up->probes.thr, NULL);
-  up->probes.running = 0;
-  probe_free(&up->probes);
+  struct run *r = &up->run;
+  if(r->running)
+    pthread_join(r->thr, NULL);
+  r->running = 0;
+  for(size_t i = 0; i < r->n && r->created; i++) {
+    if(r->created[i])
+      up->flags[r->first + i] |= F_CREATED;
+  }
+}
+
+static void run_discard(struct upload *up)
+{
+  run_join(up);
+  run_free(&up->run);
 }
 
 /* The first of files[first..first + i] with the bytes and group of
@@ -410,27 +451,27 @@ static size_t probe_same(const struct upload *up, size_t first, size_t i)
   return i;
 }
 
-/* Start probing files[first..nfiles): on a thread while more files may
- * come, here once the body is all in (or when no thread starts). */
-static int probe_start(struct upload *up, size_t first, int last)
+/* The run of files[first..nfiles), sealed in batch: copies of what it
+ * needs, one probe per distinct (bytes, group). */
+static int run_prepare(struct upload *up, struct mfu_store_batch *batch,
+                       size_t first)
 {
-  struct probe_run *r = &up->probes;
-  size_t i;
+  struct run *r = &up->run;
+  size_t i, n = up->nfiles - first;
 
-  r->pool = up->srv->probes;
-  r->timeout_ms = (unsigned)up->cfg->probe_timeout;
-  r->first = first;
-  r->n = up->nfiles - first;
-  r->njobs = 0;
-  r->job_of = calloc(r->n, sizeof(*r->job_of));
-  r->jobs = calloc(r->n, sizeof(*r->jobs));
-  r->sha = calloc(r->n, sizeof(*r->sha));
-  r->type = calloc(r->n, sizeof(*r->type));
-  if(!r->job_of || !r->jobs || !r->sha || !r->type) {
-    probe_free(r);
-    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+  *r = (struct run){.batch = batch, .pool = up->srv->probes,
+                    .timeout_ms = (unsigned)up->cfg->probe_timeout,
+                    .first = first, .n = n};
+  r->created = calloc(n, sizeof(*r->created));
+  r->job_of = calloc(n, sizeof(*r->job_of));
+  r->jobs = calloc(n, sizeof(*r->jobs));
+  r->sha = calloc(n, sizeof(*r->sha));
+  r->type = calloc(n, sizeof(*r->type));
+  if(!r->created || !r->job_of || !r->jobs || !r->sha || !r->type) {
+    run_free(r);
+    return MFU_E_NOMEM;
   }
-  for(i = 0; i < r->n; i++) {
+  for(i = 0; i < n; i++) {
     const struct mfu_file *f = &up->files[first + i];
     size_t j = probe_same(up, first, i);
     if(j < i) {         /* the same bytes in the same group: same facts */
@@ -446,74 +487,80 @@ static int probe_start(struct upload *up, size_t first, int last)
     snprintf(r->type[j], sizeof(r->type[j]), "%s", f->content_type);
     r->jobs[j].type = r->type[j];
   }
-  r->running = !last && !pthread_create(&r->thr, NULL, probe_thread, r);
-  if(!r->running)
-    probe_thread(r);
   return MFU_OK;
 }
 
-/* Wait for the probes started last and record what they found. */
-static int probe_finish(struct upload *up)
+/* Wait for the run started last and record what it did and found. */
+static int run_finish(struct upload *up)
 {
-  struct probe_run *r = &up->probes;
-  size_t i, n = r->n;
-  int rc = MFU_OK;
-
-  if(r->running)
-    pthread_join(r->thr, NULL);
-  r->running = 0;
-  /* A failure rolls back and empties files[]: stop at the first. */
-  for(i = 0; i < n && !rc; i++)
-    rc = probe_apply(up, &up->files[r->first + i], &r->jobs[r->job_of[i]]);
-  probe_free(r);
-  return rc;
-}
-
-/* Put the sealed files at their addresses (durable), mark them pending
- * so no delete takes them before the catalog names them, and start
- * probing them while the next files arrive. */
-static int publish(struct upload *up, int last)
-{
-  size_t first = up->published, i;
+  struct run *r = &up->run;
   struct mfu_store_stat st;
+  size_t i;
   int rc;
 
-  if(first == up->nfiles)
+  run_join(up);
+  if(!r->n) {
+    run_free(r);
     return MFU_OK;
-  rc = mfu_store_batch_publish(up->batch, &up->flags[first]);
-  up->published = up->nfiles;
-  up->batch_bytes = 0;
-  if(rc)
-    return fail(up, rc, -1, -1, NULL, "the files could not be stored: %s",
-                mfu_strerror(rc));
-  for(i = first; i < up->nfiles; i++) {
-    if(pending_add(&up->srv->pending, up->files[i].sha256))
-      return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
-    up->flags[i] |= F_PENDING;
+  }
+  /* A failure rolls back, which frees the run and empties files[]:
+   * return at once. */
+  if(r->publish_rc)
+    return fail(up, r->publish_rc, -1, -1, NULL,
+                "the files could not be stored: %s",
+                mfu_strerror(r->publish_rc));
+  for(i = 0; i < r->n; i++) {
     /* The bytes were there already: make sure no delete took them
-     * between the store's check and our pending mark. */
-    if(!(up->flags[i] & F_CREATED) &&
-       mfu_store_stat(up->srv->store, up->files[i].sha256, &st))
+     * before our pending mark. */
+    if(!r->created[i] &&
+       mfu_store_stat(up->srv->store, up->files[r->first + i].sha256, &st))
       return fail(up, MFU_E_UNAVAILABLE, -1, -1, NULL,
                   "a stored file vanished during the upload; retry");
+    rc = probe_apply(up, &up->files[r->first + i], &r->jobs[r->job_of[i]]);
+    if(rc)
+      return rc;
   }
-  if((rc = probe_finish(up)))
+  run_free(r);
+  return MFU_OK;
+}
+
+/* Send the sealed files on their way to their addresses (durable) and
+ * their probes: on a thread while more files may come, here once the
+ * body is all in (or when no thread starts). */
+static int publish(struct upload *up, int last)
+{
+  size_t first = up->published;
+  struct run *r = &up->run;
+  int rc;
+
+  if((rc = run_finish(up)))
     return rc;
-  return probe_start(up, first, last);
+  if(first == up->nfiles)
+    return MFU_OK;
+  if(run_prepare(up, up->batch[up->filling], first))
+    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+  up->published = up->nfiles;
+  up->batch_bytes = 0;
+  up->filling ^= 1;
+  r->running = !last && !pthread_create(&r->thr, NULL, run_thread, r);
+  if(!r->running)
+    run_thread(r);
+  return last ? run_finish(up) : MFU_OK;
 }
 
 static int end_file(struct upload *up)
 {
   struct mfu_file *f = &up->cur;
+  struct mfu_store_batch **b;
   uint64_t size;
   int rc;
 
   if(!up->put && (rc = start_put(up)))
     return rc;
-  if((!up->batch && mfu_store_batch_new(up->srv->store, &up->batch)) ||
-     reserve_file(up))
+  b = &up->batch[up->filling];
+  if((!*b && mfu_store_batch_new(up->srv->store, b)) || reserve_file(up))
     return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
-  rc = mfu_store_batch_add(up->batch, up->put, f->sha256, &size);
+  rc = mfu_store_batch_add(*b, up->put, f->sha256, &size);
   up->put = NULL;
   if(rc)
     return store_fail(up, f, rc);
@@ -521,8 +568,13 @@ static int end_file(struct upload *up)
   up->flags[up->nfiles] = 0;
   up->nfiles++;
   memset(&up->cur, 0, sizeof(up->cur));
+  /* Pending before the link, so that no delete in this server can take
+   * the blob from the moment it has an address. */
+  if(pending_add(&up->srv->pending, up->files[up->nfiles - 1].sha256))
+    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+  up->flags[up->nfiles - 1] = F_PENDING;
   up->batch_bytes += size;
-  if(mfu_store_batch_count(up->batch) >= BATCH_MAX ||
+  if(mfu_store_batch_count(*b) >= BATCH_MAX ||
      up->batch_bytes >= BATCH_BYTES)
     return publish(up, 0);
   return MFU_OK;
@@ -786,8 +838,7 @@ enum MHD_Result upload_finish(struct request *req,
   if(!up->failed && !up->replay_id[0] &&
      (rc = mfu_multipart_finish(&up->mp)))
     parser_failed(up, rc);
-  if(!up->failed && !up->replay_id[0] && !publish(up, 1) &&
-     !probe_finish(up))
+  if(!up->failed && !up->replay_id[0] && !publish(up, 1))
     commit(up, &item);
   if(up->failed)
     return respond_problem(req, conn, &up->prob);
@@ -822,8 +873,9 @@ void upload_free(struct upload *up)
   struct mfu_server *srv = up->srv;
   if(!up->committed)
     rollback(up);
-  probe_discard(up);
-  mfu_store_batch_free(up->batch);
+  run_discard(up);
+  mfu_store_batch_free(up->batch[0]);
+  mfu_store_batch_free(up->batch[1]);
   file_free_strings(&up->cur);
   for(size_t i = 0; i < up->nfiles; i++)
     file_free_strings(&up->files[i]);
