@@ -402,7 +402,8 @@ static int probe_apply(struct upload *up, struct mfu_file *f,
 static void *run_thread(void *arg)
 {
   struct run *r = arg;
-  r->publish_rc = mfu_store_batch_publish(r->batch, r->created);
+  r->publish_rc = mfu_store_batch_publish(r->batch, r->created,
+                                          MFU_STORE_SYNC_LATER);
   if(!r->publish_rc)
     mfu_probe_run_many(r->pool, r->jobs, r->njobs, r->timeout_ms);
   return NULL;
@@ -524,9 +525,10 @@ static int run_finish(struct upload *up)
   return MFU_OK;
 }
 
-/* Send the sealed files on their way to their addresses (durable) and
- * their probes: on a thread while more files may come, here once the
- * body is all in (or when no thread starts). */
+/* Send the sealed files to their addresses and their probes: on a
+ * thread while more files may come, here once the body is all in (or
+ * when no thread starts).  The names are made durable once, at the end,
+ * by the sync that also covers the names of every batch before. */
 static int publish(struct upload *up, int last)
 {
   size_t first = up->published;
@@ -535,17 +537,24 @@ static int publish(struct upload *up, int last)
 
   if((rc = run_finish(up)))
     return rc;
-  if(first == up->nfiles)
+  if(first < up->nfiles) {
+    if(run_prepare(up, up->batch[up->filling], first))
+      return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+    up->published = up->nfiles;
+    up->batch_bytes = 0;
+    up->filling ^= 1;
+    r->running = !last && !pthread_create(&r->thr, NULL, run_thread, r);
+    if(!r->running)
+      run_thread(r);
+  }
+  if(!last)
     return MFU_OK;
-  if(run_prepare(up, up->batch[up->filling], first))
-    return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
-  up->published = up->nfiles;
-  up->batch_bytes = 0;
-  up->filling ^= 1;
-  r->running = !last && !pthread_create(&r->thr, NULL, run_thread, r);
-  if(!r->running)
-    run_thread(r);
-  return last ? run_finish(up) : MFU_OK;
+  if((rc = run_finish(up)))
+    return rc;
+  if(up->nfiles && (rc = mfu_store_sync(up->srv->store)))
+    return fail(up, rc, -1, -1, NULL, "the files could not be stored: %s",
+                mfu_strerror(rc));
+  return MFU_OK;
 }
 
 static int end_file(struct upload *up)

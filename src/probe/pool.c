@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,7 +101,9 @@ static int start_worker(struct mfu_probe_pool *p, struct worker *w)
   sigset_t none;
   char *argv[] = {p->cmd, "--store", p->store_url, NULL};
 
-  if(pipe2(to, O_CLOEXEC))
+  /* A socket, not a pipe, for the requests: send() with MSG_NOSIGNAL
+   * to a worker that died is an error, not a SIGPIPE for the caller. */
+  if(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, to))
     return MFU_E_IO;
   if(pipe2(from, O_CLOEXEC)) {
     close(to[0]);
@@ -239,7 +242,7 @@ static int send_job(struct mfu_probe_pool *p, struct worker *w,
   if(!w->pid && start_worker(p, w))
     return ASK_DEAD;
   if(len <= 0 || (size_t)len >= sizeof(req) ||
-     write(w->in, req, (size_t)len) != len)
+     send(w->in, req, (size_t)len, MSG_NOSIGNAL) != len)
     return ASK_DEAD;
   return ASK_OK;
 }

@@ -92,7 +92,18 @@ int mfu_store_batch_add(struct mfu_store_batch *b, struct mfu_store_put *w,
                         char *sha256_hex, uint64_t *size);
 /* Puts added and not yet published. */
 size_t mfu_store_batch_count(const struct mfu_store_batch *b);
-int mfu_store_batch_publish(struct mfu_store_batch *b, int *created);
+int mfu_store_batch_publish(struct mfu_store_batch *b, int *created,
+                            unsigned flags);
+/* A publish flag: the names may wait for mfu_store_sync.  The blobs are
+ * at their addresses (readable) and their bytes durable when publish
+ * returns, but a crash may still lose the names; a request with several
+ * batches then pays one sync per batch plus one, not two per batch. */
+#define MFU_STORE_SYNC_LATER 1u
+
+/* Make durable every name published (or found) before this call, by any
+ * thread: the sync a publish with MFU_STORE_SYNC_LATER left out.  Shared
+ * with concurrent callers like the syncs of publish. */
+int mfu_store_sync(struct mfu_store *s);
 void mfu_store_batch_abort(struct mfu_store_batch *b, int *created);
 void mfu_store_batch_free(struct mfu_store_batch *b);
 

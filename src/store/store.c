@@ -141,17 +141,23 @@ int mfu_store_batch_add(struct mfu_store_batch *b, struct mfu_store_put *w,
   return rc;
 }
 
+int mfu_store_sync(struct mfu_store *s)
+{
+  return s->ops->sync ? s->ops->sync(s) : MFU_OK;
+}
+
 size_t mfu_store_batch_count(const struct mfu_store_batch *b)
 {
   return b->n;
 }
 
-int mfu_store_batch_publish(struct mfu_store_batch *b, int *created)
+int mfu_store_batch_publish(struct mfu_store_batch *b, int *created,
+                            unsigned flags)
 {
   int rc = MFU_OK;
 
   if(b->n && b->s->ops->publish)
-    rc = b->s->ops->publish(b->s, b->puts, b->n, created);
+    rc = b->s->ops->publish(b->s, b->puts, b->n, created, flags);
   else
     memcpy(created, b->created, b->n * sizeof(*created));
   b->n = 0;

@@ -895,6 +895,11 @@ static int link_sealed(struct fs_put *p, int *created)
   return rc;
 }
 
+static int fs_sync(struct mfu_store *s)
+{
+  return sync_shared((struct fs_store *)s);
+}
+
 /*
  * The order of put_commit, batched: every blob's bytes durable, then the
  * names, then the names durable.  An address never names bytes a crash
@@ -903,7 +908,7 @@ static int link_sealed(struct fs_put *p, int *created)
  * well: its creator may not have synced it yet.
  */
 static int fs_publish(struct mfu_store *s, struct mfu_store_put **w,
-                      size_t n, int *created)
+                      size_t n, int *created, unsigned flags)
 {
   struct fs_store *fs = (struct fs_store *)s;
   size_t i;
@@ -914,7 +919,7 @@ static int fs_publish(struct mfu_store *s, struct mfu_store_put **w,
   rc = sync_shared(fs);
   for(i = 0; i < n && !rc; i++)
     rc = link_sealed((struct fs_put *)w[i], &created[i]);
-  if(!rc)
+  if(!rc && !(flags & MFU_STORE_SYNC_LATER))
     rc = sync_shared(fs);
   for(i = 0; i < n; i++)
     fs_put_abort(w[i]);   /* linked or not, the put itself goes */
@@ -1169,6 +1174,7 @@ static const struct store_ops fs_ops = {
   .put_abort = fs_put_abort,
   .put_seal = fs_put_seal,
   .publish = fs_publish,
+  .sync = fs_sync,
   .stat = fs_stat,
   .read_open = fs_read_open,
   .read = fs_read,

@@ -48,7 +48,9 @@ struct store_ops {
   int (*put_seal)(struct mfu_store_put *w, char *sha256_hex,
                   uint64_t *size);
   int (*publish)(struct mfu_store *s, struct mfu_store_put **w, size_t n,
-                 int *created);
+                 int *created, unsigned flags);
+  /* Optional: mfu_store_sync (without it, MFU_OK). */
+  int (*sync)(struct mfu_store *s);
   /* Drop the put and its temporary data, also a sealed one; frees w. */
   void (*put_abort)(struct mfu_store_put *w);
   /* Size and mtime; MFU_E_NOTFOUND when absent. */

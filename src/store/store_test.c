@@ -307,7 +307,7 @@ static void test_batch_publish(void **state)
   /* Hashed, but at no address until published. */
   assert_int_equal(mfu_store_stat(f->s, hex[0], &st), MFU_E_NOTFOUND);
   assert_int_equal(files_in_store(f), tmp_entries(f));
-  assert_int_equal(mfu_store_batch_publish(b, created), MFU_OK);
+  assert_int_equal(mfu_store_batch_publish(b, created, 0), MFU_OK);
   assert_int_equal(mfu_store_batch_count(b), 0);
   assert_int_equal(created[0], 1);
   assert_int_equal(created[1], 1);
@@ -317,12 +317,19 @@ static void test_batch_publish(void **state)
   assert_int_equal(st.size, sizeof(big));
   assert_int_equal(files_in_store(f), 2);
   assert_int_equal(tmp_entries(f), 0);
-  /* The batch goes on: a blob already stored is found, not made. */
+  /* The batch goes on: a blob already stored is found, not made; the
+   * names of this one wait for the sync, the blobs are readable now. */
   assert_int_equal(batch_bytes(f->s, b, big, sizeof(big), hex[3]), MFU_OK);
-  assert_int_equal(mfu_store_batch_publish(b, created), MFU_OK);
+  assert_int_equal(batch_bytes(f->s, b, "xyz", 3, hex[2]), MFU_OK);
+  assert_int_equal(mfu_store_batch_publish(b, created, MFU_STORE_SYNC_LATER),
+                   MFU_OK);
   assert_int_equal(created[0], 0);
+  assert_int_equal(created[1], 1);
+  assert_int_equal(mfu_store_stat(f->s, hex[2], &st), MFU_OK);
+  assert_int_equal(st.size, 3);
+  assert_int_equal(mfu_store_sync(f->s), MFU_OK);
+  assert_int_equal(files_in_store(f), 3);
   assert_string_equal(hex[3], hex[1]);
-  assert_int_equal(files_in_store(f), 2);
   mfu_store_batch_free(b);
   assert_int_equal(tmp_entries(f), 0);
 }
@@ -352,6 +359,7 @@ static void test_batch_abort(void **state)
 struct batcher {
   struct mfu_store *s;
   pthread_barrier_t *bar;
+  int later;
   int created[8];
   int rc;
 };
@@ -369,8 +377,12 @@ static void *batch_race(void *arg)
     r->rc = batch_bytes(r->s, b, buf, strlen(buf), hex);
   }
   pthread_barrier_wait(r->bar);
+  /* Half the threads leave the names to one sync of their own. */
   if(!r->rc)
-    r->rc = mfu_store_batch_publish(b, r->created);
+    r->rc = mfu_store_batch_publish(b, r->created,
+                                    r->later ? MFU_STORE_SYNC_LATER : 0);
+  if(!r->rc && r->later)
+    r->rc = mfu_store_sync(r->s);
   mfu_store_batch_free(b);
   return NULL;
 }
@@ -389,6 +401,7 @@ static void test_batch_concurrent(void **state)
     memset(&r[i], 0, sizeof(r[i]));
     r[i].s = f->s;
     r[i].bar = &bar;
+    r[i].later = i % 2;
     assert_int_equal(pthread_create(&t[i], NULL, batch_race, &r[i]), 0);
   }
   for(int i = 0; i < 6; i++) {
