@@ -13,7 +13,8 @@
  * is flock()ed by its put, so sweep_tmp can tell a live put (from this or
  * another process) from one a crash left behind.  The 256 sha256/ab/
  * directories are made when the store opens, so a put creates at most its
- * leaf directory.
+ * leaf directory.  Batches (mfu_store_batch_*) keep this order for many
+ * puts with a shared syncfs in place of the per-file syncs.
  *
  * Large blobs: hashing (about 1.7 GB/s with SHA-NI) and writing on the
  * thread that receives the body would halve the upload rate, so put_write
