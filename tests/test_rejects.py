@@ -213,3 +213,35 @@ def test_bad_idempotency_key(mfud):
     r = post(mfud, files=[("text", (None, "x"))],
              headers={"Idempotency-Key": "a" * 200})
     check(mfud, r, 400, "bad-request")
+
+
+def many_pngs(png, n):
+    """n distinct PNGs that decode: bytes after IEND are ignored."""
+    return [("images", ("p%03d.png" % i, png + b"tail %d" % i, "image/png"))
+            for i in range(n)]
+
+
+# a PNG signature and header that sniff as image/png, then noise
+BROKEN_PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x10"
+              b"\x00\x00\x00\x10\x08\x02\x00\x00\x00" + bytes(range(256)) * 12)
+
+
+def test_late_probe_failure_removes_earlier_batches(mfud, media):
+    """Files are published and probed in batches while the body arrives;
+    one that fails its probe after several batches takes them all back."""
+    files = many_pngs(open(media["png"], "rb").read(), 70)
+    files.append(("images", ("broken.png", BROKEN_PNG, "image/png")))
+    r = post(mfud, files=files)
+    body = check(mfud, r, 422, "content-mismatch", "images")
+    assert body["index"] == 70 and "broken.png" in body["detail"]
+
+
+def test_late_sniff_failure_removes_earlier_batches(mfud, media):
+    """Refused mid-body while earlier batches are being published."""
+    files = many_pngs(open(media["png"], "rb").read(), 70)
+    files.append(("images", ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+                             "image/svg+xml")))
+    files += many_pngs(open(media["png"], "rb").read(), 5)
+    r = post(mfud, files=files)
+    body = check(mfud, r, 415, "type-not-allowed", "images")
+    assert body["index"] == 70

@@ -240,3 +240,22 @@ def test_help_and_version():
     assert out.returncode == 0 and out.stdout.startswith("mfud ")
     out = subprocess.run([MFUD, "--bogus"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 2 and "unknown option" in out.stderr
+
+
+def test_many_files_across_batches(mfud, media):
+    """More files than a batch holds, some the same bytes in different
+    batches: every one probed, each distinct blob stored once."""
+    png = open(media["png"], "rb").read()
+    files = [("images", ("p%03d.png" % i, png + b"tail %d" % (i % 45),
+                         "image/png")) for i in range(100)]
+    r = requests.post(mfud.url + "/v1/items", params={"username": "u"},
+                      files=files, timeout=60)
+    assert r.status_code == 201, r.text
+    images = r.json()["images"]
+    assert [f["name"] for f in images] == ["p%03d.png" % i for i in range(100)]
+    assert all((f["width"], f["height"]) == (64, 48) for f in images)
+    assert all(f["codec"] == "png" for f in images)
+    assert len({f["sha256"] for f in images}) == 45
+    assert len(mfud.blobs()) == 45
+    requests.delete(mfud.url + "/v1/items/" + r.json()["id"], timeout=10)
+    assert mfud.blobs() == []
