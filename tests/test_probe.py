@@ -65,3 +65,18 @@ def test_workers_end_with_a_killed_server(mfud_factory, media):
         except OSError:
             pass
     assert not alive, alive
+
+
+def test_probe_workers_flag_and_sharing(mfud_factory, media):
+    """A batch of files is shared by idle workers, up to --probe-workers."""
+    png = open(media["png"], "rb").read()
+    files = [("images", ("p%02d.png" % i, png + b"%d" % i, "image/png"))
+             for i in range(20)]
+    for n in (1, 3):
+        m = mfud_factory("--probe-workers=%d" % n)
+        r = requests.post(m.url + "/v1/items?username=u", files=files,
+                          timeout=60)
+        assert r.status_code == 201, r.text
+        assert all(f["width"] == 64 for f in r.json()["images"])
+        assert len(probe_children(m.proc.pid)) == n
+        assert m.stop() == 0

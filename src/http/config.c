@@ -70,6 +70,8 @@ static const struct option_def options[] = {
    "gc leaves unreferenced blobs younger than this"},
   {"probe-timeout", "MFU_PROBE_TIMEOUT", K_NUM, OFF(probe_timeout), "5000",
    "MS", "longest media probe of one file; slower files keep null fields"},
+  {"probe-workers", "MFU_PROBE_WORKERS", K_NUM, OFF(probe_workers), "0",
+   "N", "mfu-probe processes at most; 0 = one per CPU"},
   {"allow-images", "MFU_ALLOW_IMAGES", K_STR, OFF(allow_images), NULL,
    "TYPES", "sniffed types images takes (image/png,image/*,...)"},
   {"allow-audios", "MFU_ALLOW_AUDIOS", K_STR, OFF(allow_audios), NULL,
@@ -216,6 +218,11 @@ int mfu_config_parse_words(struct mfu_config *cfg, int argc, char **argv,
   }
   if(cfg->max_header < 256) {
     fprintf(err, "mfud: --max-header must be at least 256 bytes\n");
+    return MFU_E_INVAL;
+  }
+  if(cfg->probe_workers > MFU_PROBE_WORKERS_MAX) {
+    fprintf(err, "mfud: --probe-workers must be at most %d\n",
+            MFU_PROBE_WORKERS_MAX);
     return MFU_E_INVAL;
   }
   return MFU_OK;

@@ -142,6 +142,7 @@ static void test_config_defaults_and_flags(void **state)
   assert_string_equal(cfg.catalog, "sqlite://./data/mfu.db");
   assert_int_equal(cfg.auth, MFU_AUTH_NONE);       /* loopback */
   assert_int_equal(cfg.max_text, 2048);
+  assert_int_equal(cfg.probe_workers, 0);          /* one per CPU */
   assert_int_equal(mfu_config_parse(&cfg, 4, argv, stderr), MFU_OK);
   assert_int_equal(cfg.auth, MFU_AUTH_TOKEN);      /* not loopback */
   assert_int_equal(cfg.max_file, 10u << 20);
@@ -157,6 +158,7 @@ static void test_config_errors(void **state)
   char *bad3[] = {"--auth", "maybe"};
   char *bad4[] = {"--max-parts"};
   char *bad5[] = {"--max-header", "100"};
+  char *bad6[] = {"--probe-workers", "100000"};
   FILE *null = fopen("/dev/null", "w");
   (void)state;
   assert_int_equal(mfu_config_parse(&cfg, 1, bad1, null), MFU_E_INVAL);
@@ -164,6 +166,7 @@ static void test_config_errors(void **state)
   assert_int_equal(mfu_config_parse(&cfg, 2, bad3, null), MFU_E_INVAL);
   assert_int_equal(mfu_config_parse(&cfg, 1, bad4, null), MFU_E_INVAL);
   assert_int_equal(mfu_config_parse(&cfg, 2, bad5, null), MFU_E_INVAL);
+  assert_int_equal(mfu_config_parse(&cfg, 2, bad6, null), MFU_E_INVAL);
   fclose(null);
 }
 

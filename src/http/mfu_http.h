@@ -14,6 +14,8 @@
 
 enum mfu_auth { MFU_AUTH_DEFAULT = 0, MFU_AUTH_NONE, MFU_AUTH_TOKEN };
 
+#define MFU_PROBE_WORKERS_MAX 256
+
 /* Everything mfud can be told.  Strings point into argv/environ or are
  * static: the config owns no memory. */
 struct mfu_config {
@@ -38,6 +40,7 @@ struct mfu_config {
   uint64_t idem_ttl;        /* seconds an Idempotency-Key is remembered */
   uint64_t gc_grace;        /* seconds before gc may take an unused blob */
   uint64_t probe_timeout;   /* milliseconds one media probe may take */
+  uint64_t probe_workers;   /* mfu-probe processes; 0 = one per CPU */
   const char *allow_images; /* sniffed types each group takes (mfu_media) */
   const char *allow_audios;
   const char *allow_videos;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http_impl.h"
 #include "mfu_media.h"
@@ -497,8 +498,18 @@ static void file_base(struct mfu_server *srv)
              cfg->listen);
 }
 
-/* Two workers: probes are short and mostly wait on the store; more would
- * only hold more memory on a 2-core machine. */
+/* Probing is CPU work (a small PNG is mostly its decode), so one worker
+ * per CPU by default; workers start on first use, so an idle server
+ * holds none. */
+static unsigned probe_workers(const struct mfu_config *cfg)
+{
+  long n = (long)cfg->probe_workers;
+  if(!n)
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > MFU_PROBE_WORKERS_MAX ? MFU_PROBE_WORKERS_MAX
+                                                : (unsigned)n;
+}
+
 static int start_probes(struct mfu_server *srv)
 {
   char cmd[4096];
@@ -508,7 +519,8 @@ static int start_probes(struct mfu_server *srv)
                     "mfud and in %s; set MFU_PROBE)\n", MFU_LIBEXECDIR);
     return rc;
   }
-  rc = mfu_probe_pool_new(cmd, srv->cfg->store, 2, &srv->probes);
+  rc = mfu_probe_pool_new(cmd, srv->cfg->store, probe_workers(srv->cfg),
+                          &srv->probes);
   if(rc)
     fprintf(stderr, "mfud: cannot start probes: %s\n", mfu_strerror(rc));
   return rc;
