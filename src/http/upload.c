@@ -37,12 +37,14 @@
 #define IDEM_KEY_MAX 128
 #define USERNAME_MAX MFU_USERNAME_MAX
 /* Files sealed before their batch is published and probed: each holds a
- * descriptor until then (two batches per request: one filling, one
- * publishing), and 32 files share two syncs.  A batch of 8 MiB is
+ * descriptor until then (a request has one batch filling and up to RUNS
+ * on their way), and 32 files share one sync.  A batch of 8 MiB is
  * published at once too, so that probing its files (a few ms per MiB of
- * picture) overlaps the arrival of the next ones. */
+ * picture) overlaps the arrival of the next ones.  With several runs at
+ * once, one batch's syncs overlap another's probes. */
 #define BATCH_MAX 32
 #define BATCH_BYTES (8u << 20)
+#define RUNS 3
 
 enum part_kind { P_NONE, P_TEXT, P_FILE };
 enum { F_CREATED = 1, F_PENDING = 2 };
@@ -56,7 +58,7 @@ enum { F_CREATED = 1, F_PENDING = 2 };
 struct run {
   pthread_t thr;
   int running;                  /* thr must be joined */
-  struct mfu_store_batch *batch;
+  struct mfu_store_batch *batch; /* owned: emptied by the publish */
   struct mfu_probe_pool *pool;
   unsigned timeout_ms;
   size_t first, n;              /* of files[first .. first + n) */
@@ -97,13 +99,13 @@ struct upload {
   int *flags;                   /* per file: F_CREATED | F_PENDING */
   size_t nfiles;
   size_t cap;
-  /* files[published..nfiles) are sealed in batch[filling]; the ones
-   * before are published (or on their way in run). */
-  struct mfu_store_batch *batch[2];
-  int filling;
+  /* files[published..nfiles) are sealed in batch; the ones before are
+   * published, or on their way in runs[] (oldest first). */
+  struct mfu_store_batch *batch;
   size_t published;
   uint64_t batch_bytes;         /* sealed since the last publish */
-  struct run run;
+  struct run runs[RUNS];
+  unsigned run_first, nruns;
   unsigned count[MFU_GROUP_COUNT];
 };
 
@@ -123,7 +125,7 @@ static void run_discard(struct upload *up);
 static void drop_sealed(struct upload *up)
 {
   size_t i, n = up->nfiles - up->published;
-  struct mfu_store_batch *b = up->batch[up->filling];
+  struct mfu_store_batch *b = up->batch;
   int *made = NULL;
 
   if(b && n && (made = calloc(n, sizeof(*made)))) {
@@ -136,7 +138,7 @@ static void drop_sealed(struct upload *up)
   else if(b) {
     /* Out of memory: what a backend without batches stored is gc's. */
     mfu_store_batch_free(b);
-    up->batch[up->filling] = NULL;
+    up->batch = NULL;
   }
   free(made);
   up->published = 0;
@@ -411,6 +413,7 @@ static void *run_thread(void *arg)
 
 static void run_free(struct run *r)
 {
+  mfu_store_batch_free(r->batch);
   free(r->created);
   free(r->jobs);
   free(r->job_of);
@@ -419,11 +422,10 @@ static void run_free(struct run *r)
   memset(r, 0, sizeof(*r));
 }
 
-/* Wait for the run; the blobs its publish linked are the request's to
+/* Wait for a run; the blobs its publish linked are the request's to
  * delete if it fails, published or not. */
-static void run_join(struct upload *up)
+static void run_join(struct upload *up, struct run *r)
 {
-  struct run *r = &up->run;
   if(r->running)
     pthread_join(r->thr, NULL);
   r->running = 0;
@@ -433,10 +435,25 @@ static void run_join(struct upload *up)
   }
 }
 
+static struct run *run_oldest(struct upload *up)
+{
+  return &up->runs[up->run_first];
+}
+
+static void run_pop(struct upload *up)
+{
+  run_free(run_oldest(up));
+  up->run_first = (up->run_first + 1) % RUNS;
+  up->nruns--;
+}
+
+/* Wait for every run and forget what it found. */
 static void run_discard(struct upload *up)
 {
-  run_join(up);
-  run_free(&up->run);
+  while(up->nruns) {
+    run_join(up, run_oldest(up));
+    run_pop(up);
+  }
 }
 
 /* The first of files[first..first + i] with the bytes and group of
@@ -452,15 +469,15 @@ static size_t probe_same(const struct upload *up, size_t first, size_t i)
   return i;
 }
 
-/* The run of files[first..nfiles), sealed in batch: copies of what it
- * needs, one probe per distinct (bytes, group). */
-static int run_prepare(struct upload *up, struct mfu_store_batch *batch,
-                       size_t first)
+/* Run r for files[first..nfiles), sealed in batch (which r takes once
+ * this succeeds): copies of what it needs, one probe per distinct
+ * (bytes, group). */
+static int run_prepare(struct upload *up, struct run *r,
+                       struct mfu_store_batch *batch, size_t first)
 {
-  struct run *r = &up->run;
   size_t i, n = up->nfiles - first;
 
-  *r = (struct run){.batch = batch, .pool = up->srv->probes,
+  *r = (struct run){.pool = up->srv->probes,
                     .timeout_ms = (unsigned)up->cfg->probe_timeout,
                     .first = first, .n = n};
   r->created = calloc(n, sizeof(*r->created));
@@ -488,23 +505,22 @@ static int run_prepare(struct upload *up, struct mfu_store_batch *batch,
     snprintf(r->type[j], sizeof(r->type[j]), "%s", f->content_type);
     r->jobs[j].type = r->type[j];
   }
+  r->batch = batch;
   return MFU_OK;
 }
 
-/* Wait for the run started last and record what it did and found. */
+/* Wait for the oldest run and record what it did and found. */
 static int run_finish(struct upload *up)
 {
-  struct run *r = &up->run;
+  struct run *r = run_oldest(up);
   struct mfu_store_stat st;
   size_t i;
   int rc;
 
-  run_join(up);
-  if(!r->n) {
-    run_free(r);
+  if(!up->nruns)
     return MFU_OK;
-  }
-  /* A failure rolls back, which frees the run and empties files[]:
+  run_join(up, r);
+  /* A failure rolls back, which frees every run and empties files[]:
    * return at once. */
   if(r->publish_rc)
     return fail(up, r->publish_rc, -1, -1, NULL,
@@ -521,7 +537,7 @@ static int run_finish(struct upload *up)
     if(rc)
       return rc;
   }
-  run_free(r);
+  run_pop(up);
   return MFU_OK;
 }
 
@@ -532,25 +548,29 @@ static int run_finish(struct upload *up)
 static int publish(struct upload *up, int last)
 {
   size_t first = up->published;
-  struct run *r = &up->run;
+  struct run *r;
   int rc;
 
-  if((rc = run_finish(up)))
+  if(up->nruns == RUNS && (rc = run_finish(up)))
     return rc;
   if(first < up->nfiles) {
-    if(run_prepare(up, up->batch[up->filling], first))
+    r = &up->runs[(up->run_first + up->nruns) % RUNS];
+    if(run_prepare(up, r, up->batch, first))
       return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
+    up->batch = NULL;
+    up->nruns++;
     up->published = up->nfiles;
     up->batch_bytes = 0;
-    up->filling ^= 1;
     r->running = !last && !pthread_create(&r->thr, NULL, run_thread, r);
     if(!r->running)
       run_thread(r);
   }
   if(!last)
     return MFU_OK;
-  if((rc = run_finish(up)))
-    return rc;
+  while(up->nruns) {
+    if((rc = run_finish(up)))
+      return rc;
+  }
   if(up->nfiles && (rc = mfu_store_sync(up->srv->store)))
     return fail(up, rc, -1, -1, NULL, "the files could not be stored: %s",
                 mfu_strerror(rc));
@@ -566,7 +586,7 @@ static int end_file(struct upload *up)
 
   if(!up->put && (rc = start_put(up)))
     return rc;
-  b = &up->batch[up->filling];
+  b = &up->batch;
   if((!*b && mfu_store_batch_new(up->srv->store, b)) || reserve_file(up))
     return fail(up, MFU_E_NOMEM, -1, -1, NULL, "out of memory");
   rc = mfu_store_batch_add(*b, up->put, f->sha256, &size);
@@ -883,8 +903,7 @@ void upload_free(struct upload *up)
   if(!up->committed)
     rollback(up);
   run_discard(up);
-  mfu_store_batch_free(up->batch[0]);
-  mfu_store_batch_free(up->batch[1]);
+  mfu_store_batch_free(up->batch);
   file_free_strings(&up->cur);
   for(size_t i = 0; i < up->nfiles; i++)
     file_free_strings(&up->files[i]);
