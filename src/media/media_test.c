@@ -401,6 +401,46 @@ static void test_probe_image_hint(void **state)
   }
 }
 
+/* PNG and JPEG go straight to their decoder: bytes after the picture are
+ * ignored, a cut picture is judged as through the demuxer, the store's
+ * error is returned. */
+static void test_probe_image_direct(void **state)
+{
+  struct mfu_media *m = *state;
+  struct mfu_media_info info;
+  const char *const names[] = {"t.png", "t.jpg"};
+  const char *const types[] = {"image/png", "image/jpeg"};
+
+  for(size_t i = 0; i < 2; i++) {
+    struct blob b = load(names[i]);
+    struct blob tail = {malloc(b.len + 100), b.len + 100, 0, 0};
+    struct mfu_media_source src = {read_at, &tail, tail.len, types[i]};
+    assert_non_null(tail.data);
+    memcpy(tail.data, b.data, b.len);
+    memset(tail.data + b.len, 'x', 100);
+    assert_int_equal(mfu_media_probe(m, "images", &src, 5000, &info),
+                     MFU_OK);
+    assert_int_equal(info.width, 64);
+    assert_int_equal(info.height, 48);
+    src.cls = &b;
+    src.size = b.len = b.len / 2;
+    {
+      /* as the demuxer path judges it: a cut PNG is refused, a cut JPEG
+       * (its decoder fills in the rest) is kept */
+      struct mfu_media_source nohint = {read_at, &b, b.len, NULL};
+      int rc = mfu_media_probe(m, "images", &src, 5000, &info);
+      assert_int_equal(rc, i ? MFU_OK : MFU_E_TYPE_MISMATCH);
+      assert_int_equal(mfu_media_probe(m, "images", &nohint, 5000, &info),
+                       rc);
+    }
+    b.fail_at_end = 1;
+    assert_int_equal(mfu_media_probe(m, "images", &src, 5000, &info),
+                     MFU_E_UNAVAILABLE);
+    free(tail.data);
+    free(b.data);
+  }
+}
+
 static void test_probe_mismatch(void **state)
 {
   struct mfu_media *m = *state;
@@ -552,6 +592,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_probe_image, setup_media,
                                     teardown_media),
     cmocka_unit_test_setup_teardown(test_probe_image_hint, setup_media,
+                                    teardown_media),
+    cmocka_unit_test_setup_teardown(test_probe_image_direct, setup_media,
                                     teardown_media),
     cmocka_unit_test_setup_teardown(test_probe_mismatch, setup_media,
                                     teardown_media),

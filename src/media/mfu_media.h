@@ -121,8 +121,9 @@ struct mfu_media_source {
   uint64_t size; /* total bytes of the blob */
   /* What the first bytes were sniffed as (mfu_media_sniff), or NULL.  An
    * image of a known type opens with its own demuxer instead of probing
-   * every demuxer libavformat has (most of the time of a small image);
-   * bytes that are not of that type then fail to open, as they should. */
+   * every demuxer libavformat has (most of the time of a small image); a
+   * PNG or JPEG up to 16 MiB goes straight to its decoder, read whole.
+   * Bytes that are not of that type then fail to open, as they should. */
   const char *type;
 };
 

@@ -224,6 +224,106 @@ out:
   return got;
 }
 
+/*
+ * A PNG or JPEG file is one picture: below DIRECT_MAX it is read whole
+ * and handed to its decoder, without libavformat (opening a demuxer and
+ * its packet parser was half the time of a small image).  The decoder is
+ * the one the demuxer would have fed, with the same pixel cap.
+ */
+#define DIRECT_MAX (16u << 20)
+
+static enum AVCodecID direct_codec(const char *type, const char **format)
+{
+  if(type && !strcmp(type, "image/png")) {
+    *format = "png_pipe";
+    return AV_CODEC_ID_PNG;
+  }
+  if(type && !strcmp(type, "image/jpeg")) {
+    *format = "jpeg_pipe";
+    return AV_CODEC_ID_MJPEG;
+  }
+  return AV_CODEC_ID_NONE;
+}
+
+/* The whole blob into a padded buffer; 0 or the read's error. */
+static int read_whole(struct probe *p, uint8_t **out)
+{
+  size_t size = (size_t)p->src->size, got = 0, n;
+  uint8_t *buf = av_mallocz(size + AV_INPUT_BUFFER_PADDING_SIZE);
+  int rc = MFU_OK;
+
+  if(!buf)
+    return MFU_E_NOMEM;
+  while(!rc && got < size) {
+    n = 0;
+    rc = p->src->read_at(p->src->cls, got, buf + got, size - got, &n);
+    if(!rc && (!n || n > size - got))
+      rc = MFU_E_CORRUPT;
+    got += n;
+  }
+  if(rc)
+    av_free(buf);
+  else
+    *out = buf;
+  return rc;
+}
+
+static int decode_buffer(enum AVCodecID id, uint8_t *buf, size_t size,
+                         unsigned *w, unsigned *h)
+{
+  const AVCodec *dec = avcodec_find_decoder(id);
+  AVCodecContext *cc = dec ? avcodec_alloc_context3(dec) : NULL;
+  AVPacket *pkt = av_packet_alloc();
+  AVFrame *fr = av_frame_alloc();
+  int got = 0;
+
+  if(!cc || !pkt || !fr)
+    goto out;
+  cc->thread_count = 1;
+  cc->max_pixels = MAX_PIXELS;
+  if(avcodec_open2(cc, dec, NULL) < 0)
+    goto out;
+  pkt->data = buf;
+  pkt->size = (int)size;
+  if(avcodec_send_packet(cc, pkt) == 0) {
+    got = avcodec_receive_frame(cc, fr) == 0;
+    if(!got && avcodec_send_packet(cc, NULL) == 0)
+      got = avcodec_receive_frame(cc, fr) == 0;
+  }
+  if(got && fr->width > 0 && fr->height > 0) {
+    *w = (unsigned)fr->width;
+    *h = (unsigned)fr->height;
+  }
+  else
+    got = 0;
+out:
+  avcodec_free_context(&cc);
+  av_frame_free(&fr);
+  av_packet_free(&pkt);
+  return got;
+}
+
+static int probe_direct(struct probe *p, enum AVCodecID id,
+                        const char *format, struct mfu_media_info *info)
+{
+  uint8_t *buf = NULL;
+  int rc = read_whole(p, &buf);
+
+  if(rc)
+    return rc;
+  if(!decode_buffer(id, buf, (size_t)p->src->size, &info->width,
+                    &info->height))
+    rc = MFU_E_TYPE_MISMATCH;
+  av_free(buf);
+  if(rc)
+    return rc;
+  info->has_video = 1;
+  copy_name(info->codec, sizeof(info->codec), avcodec_get_name(id));
+  copy_name(info->format, sizeof(info->format), format);
+  info->known = 1;
+  return MFU_OK;
+}
+
 static double seconds(const AVFormatContext *ic, const AVStream *st)
 {
   if(ic->duration != AV_NOPTS_VALUE && ic->duration > 0)
@@ -340,6 +440,16 @@ int mfu_media_probe(struct mfu_media *m, const char *group,
   }
   if(!src->size)
     return MFU_E_TYPE_MISMATCH;
+  if(g == MEDIA_IMAGES && src->size <= DIRECT_MAX) {
+    const char *format = NULL;
+    enum AVCodecID id = direct_codec(src->type, &format);
+    if(id != AV_CODEC_ID_NONE) {
+      rc = probe_direct(&p, id, format, info);
+      if(rc)
+        info_reset(info);
+      return rc;
+    }
+  }
 
   ic = context_new(&p);
   if(!ic)
