@@ -84,6 +84,9 @@ int mfu_store_put_commit(struct mfu_store_put *w, char *sha256_hex,
  * batch_abort drops what was added since the last publish and, like a
  * failed publish, fills created[i] for blobs already at their address
  * (only a backend without batches has any).  batch_free drops the rest.
+ * batch_new's *out is the caller's, freed with batch_free; one thread
+ * uses a batch at a time, but it may hand it to another (mfud publishes
+ * on a thread of the request).
  */
 struct mfu_store_batch;
 
@@ -100,12 +103,14 @@ int mfu_store_batch_publish(struct mfu_store_batch *b, int *created,
  * batches then pays one sync per batch plus one, not two per batch. */
 #define MFU_STORE_SYNC_LATER 1u
 
+void mfu_store_batch_abort(struct mfu_store_batch *b, int *created);
+/* NULL is fine. */
+void mfu_store_batch_free(struct mfu_store_batch *b);
+
 /* Make durable every name published (or found) before this call, by any
  * thread: the sync a publish with MFU_STORE_SYNC_LATER left out.  Shared
  * with concurrent callers like the syncs of publish. */
 int mfu_store_sync(struct mfu_store *s);
-void mfu_store_batch_abort(struct mfu_store_batch *b, int *created);
-void mfu_store_batch_free(struct mfu_store_batch *b);
 
 /* Forget the blob being written; removes its temporary data.  Frees w.
  * Safe to call with NULL. */
