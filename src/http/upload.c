@@ -58,6 +58,8 @@ enum { F_CREATED = 1, F_PENDING = 2 };
 struct run {
   pthread_t thr;
   int running;                  /* thr must be joined */
+  int cancel;                   /* atomic: the request failed, skip the
+                                   probes not yet begun */
   struct mfu_store_batch *batch; /* owned: emptied by the publish */
   struct mfu_probe_pool *pool;
   unsigned timeout_ms;
@@ -121,25 +123,22 @@ static void file_free_strings(struct mfu_file *f)
 static void run_discard(struct upload *up);
 
 /* Forget the sealed files not yet published (a backend without batches
- * has stored them already: mark those created, for deletion). */
+ * has stored them already: mark those created, for deletion).  Without
+ * memory for the marks, those are left to gc. */
 static void drop_sealed(struct upload *up)
 {
   size_t i, n = up->nfiles - up->published;
-  struct mfu_store_batch *b = up->batch;
-  int *made = NULL;
+  int *made = n ? calloc(n, sizeof(*made)) : NULL;
 
-  if(b && n && (made = calloc(n, sizeof(*made)))) {
-    mfu_store_batch_abort(b, made);
+  if(up->batch && made) {
+    mfu_store_batch_abort(up->batch, made);
     for(i = 0; i < n; i++) {
       if(made[i])
         up->flags[up->published + i] |= F_CREATED;
     }
   }
-  else if(b) {
-    /* Out of memory: what a backend without batches stored is gc's. */
-    mfu_store_batch_free(b);
-    up->batch = NULL;
-  }
+  mfu_store_batch_free(up->batch);
+  up->batch = NULL;
   free(made);
   up->published = 0;
 }
@@ -406,7 +405,7 @@ static void *run_thread(void *arg)
   struct run *r = arg;
   r->publish_rc = mfu_store_batch_publish(r->batch, r->created,
                                           MFU_STORE_SYNC_LATER);
-  if(!r->publish_rc)
+  if(!r->publish_rc && !__atomic_load_n(&r->cancel, __ATOMIC_ACQUIRE))
     mfu_probe_run_many(r->pool, r->jobs, r->njobs, r->timeout_ms);
   return NULL;
 }
@@ -447,9 +446,13 @@ static void run_pop(struct upload *up)
   up->nruns--;
 }
 
-/* Wait for every run and forget what it found. */
+/* Wait for every run and forget what it found; a failed request (a
+ * client gone, a bad part) need not wait for probes nobody will read. */
 static void run_discard(struct upload *up)
 {
+  for(unsigned i = 0; i < up->nruns; i++)
+    __atomic_store_n(&up->runs[(up->run_first + i) % RUNS].cancel, 1,
+                     __ATOMIC_RELEASE);
   while(up->nruns) {
     run_join(up, run_oldest(up));
     run_pop(up);

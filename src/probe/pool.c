@@ -20,8 +20,9 @@
 
 extern char **environ;
 
-/* Requests a batch keeps in flight on one worker: the lines fit in a
- * pipe's buffer both ways, so neither side blocks on the other. */
+/* Requests a batch keeps in flight on one worker: the lines fit in the
+ * socket's buffer one way and the pipe's the other, so neither side
+ * blocks on the other. */
 #define WINDOW 16
 /* A batch of two or more is split over idle workers: one video can take
  * as long as a hundred small images, so the count says little. */
